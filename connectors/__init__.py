@@ -1,0 +1,1 @@
+"""Tool connectors shipped with okrbridge, one package per tool."""

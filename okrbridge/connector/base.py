@@ -1,0 +1,218 @@
+"""The connector contract: what the core asks of a tool, in the core's own vocabulary.
+
+A connector class declares its `name` (the `type` in the config), its settings model and its
+capabilities; an instance is built from one config table and the process environment. The core
+only ever talks to a connector through this module's types.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
+
+from okrbridge.config.schema import ConnectorSettings
+from okrbridge.domain import Task, TaskRef
+
+if TYPE_CHECKING:
+    from okrbridge.sandbox.tool import SimulatedTool
+
+__all__ = [
+    "Capability",
+    "CommentAction",
+    "CommentChange",
+    "Connector",
+    "ConnectorStats",
+    "EventKind",
+    "Page",
+    "PushChange",
+    "PushResult",
+    "WebhookEvent",
+    "WebhookPayloadError",
+    "WebhookRequest",
+]
+
+S = TypeVar("S", bound=ConnectorSettings)
+
+
+class Capability(str, enum.Enum):
+    """What a connector can do; the core adapts to what is declared, never probes."""
+
+    LABELS = "labels"
+    COMMENTS = "comments"
+    WEBHOOKS = "webhooks"
+    PROJECT_FIELD = "project_field"
+    """Can show the status in a tool field where labels are unavailable (GitHub draft items)."""
+    INCREMENTAL = "incremental"
+    """`pull(cursor)` with a cursor returns only what changed since it."""
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a pull: normalized tasks plus the cursor to store once they are committed.
+
+    `cursor` None means "leave the stored cursor as it is" (e.g. mid-way through an unsorted
+    full scan, whose cursor may only move once the whole pass is committed).
+    """
+
+    tasks: Sequence[Task]
+    cursor: str | None = None
+    deleted: Sequence[str] = ()
+    """External ids the tool reported as deleted (incremental sources that see deletions)."""
+
+
+@dataclass(frozen=True)
+class WebhookRequest:
+    """A webhook delivery as received: raw bytes, lower-cased header names, the request URL."""
+
+    method: str
+    url: str
+    headers: Mapping[str, str]
+    body: bytes
+
+
+class WebhookPayloadError(ValueError):
+    """The delivery is not plausibly from this tool (answered 400, never 500)."""
+
+
+class EventKind(str, enum.Enum):
+    UPSERT = "upsert"
+    """`task` carries the task's new state."""
+    DELETE = "delete"
+    REFRESH = "refresh"
+    """The payload lacks what is needed: re-read `external_id` from the tool."""
+    IGNORE = "ignore"
+
+
+@dataclass(frozen=True)
+class WebhookEvent:
+    delivery_id: str
+    """De-duplication key (GitHub delivery GUID, Jira webhook identifier, Trello action id)."""
+    kind: EventKind
+    external_id: str | None = None
+    task: Task | None = None
+    own_echo: bool = False
+    """Caused by the bridge's own label/comment write: dropped without a push."""
+    occurred_at: datetime | None = None
+    name: str = ""
+    """The tool's event name, for logs and metrics (`issues.labeled`, `updateCard`, ...)."""
+
+
+class CommentAction(str, enum.Enum):
+    CREATE = "create"
+    UPDATE = "update"
+    DELETE = "delete"
+
+
+@dataclass(frozen=True)
+class CommentChange:
+    action: CommentAction
+    body: str = ""
+    """Markdown text; the connector renders it for the tool and adds its hidden marker."""
+    comment_id: str | None = None
+    """Known id of the bridge's comment (UPDATE/DELETE; may be None if the store lost it)."""
+
+
+@dataclass(frozen=True)
+class PushChange:
+    """The minimal set of writes that brings one task to its desired state."""
+
+    task: Task
+    add_label: str | None = None
+    remove_labels: tuple[str, ...] = ()
+    """Only labels the bridge owns (carrying its prefix)."""
+    comment: CommentChange | None = None
+    field_value: str | None = None
+    """Status slug for the project field (PROJECT_FIELD capability); "" clears it."""
+    uncertain: bool = False
+    """A previous attempt may have partly succeeded: look before creating (no duplicates)."""
+
+    @property
+    def is_empty(self) -> bool:
+        return (
+            self.add_label is None
+            and not self.remove_labels
+            and self.comment is None
+            and self.field_value is None
+        )
+
+
+@dataclass(frozen=True)
+class PushResult:
+    comment_id: str | None = None
+    """Id of the bridge's comment after the change (None after a delete)."""
+    requests: int = 0
+    """Write requests made (for budgets and the audit log)."""
+
+
+@dataclass
+class ConnectorStats:
+    """Counters a connector instance keeps about its traffic, read by the summary and metrics."""
+
+    requests: int = 0
+    writes: int = 0
+    retries: int = 0
+    rate_limit_waits: int = 0
+    rate_limit_wait_seconds: float = 0.0
+    cost_points: float = 0.0
+    """Tool-specific cost units (GitHub GraphQL points)."""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Connector(Generic[S]):
+    """Base class of every connector. Subclasses set the class variables and implement pulls,
+    webhooks and pushes; they may use `okrbridge.connector.transport` for HTTP."""
+
+    name: ClassVar[str]
+    settings_model: ClassVar[type[ConnectorSettings]]
+    capabilities: ClassVar[frozenset[Capability]]
+    default_writes_per_minute: ClassVar[int] = 60
+
+    def __init__(self, instance: str, settings: S, env: Mapping[str, str]) -> None:
+        self.instance = instance
+        self.settings = settings
+        self.env = env
+        self.stats = ConnectorStats()
+
+    # -- reading ------------------------------------------------------------------------------
+    def pull(self, cursor: str | None, *, full: bool = False) -> Iterator[Page]:
+        """Yield pages of tasks changed since `cursor` (all live tasks when `full`)."""
+        raise NotImplementedError
+
+    def fetch(self, external_ids: Sequence[str]) -> list[Task]:
+        """Re-read specific tasks (after a webhook that lacked data). Missing ids are omitted."""
+        raise NotImplementedError
+
+    # -- webhooks -----------------------------------------------------------------------------
+    def verify_webhook(self, request: WebhookRequest) -> bool:
+        """True when the delivery's signature (or other proof) is valid; constant-time."""
+        return False
+
+    def parse_webhook(self, request: WebhookRequest) -> list[WebhookEvent]:
+        """Turn a verified delivery into task events; `WebhookPayloadError` if implausible."""
+        raise WebhookPayloadError(f"{self.name} does not receive webhooks")
+
+    # -- writing ------------------------------------------------------------------------------
+    def apply(self, change: PushChange) -> PushResult:
+        """Make the writes of one change; never touch labels or comments the bridge does not own."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release network resources."""
+
+    # -- testing and sandbox ------------------------------------------------------------------
+    @classmethod
+    def simulator(cls) -> SimulatedTool:
+        """A fresh, empty simulator of this tool (see `okrbridge.sandbox.tool`)."""
+        raise NotImplementedError(f"{cls.name} ships no simulator")
+
+    def ref(self, external_id: str) -> TaskRef:
+        return TaskRef(connector=self.instance, external_id=external_id)
+
+    def __enter__(self) -> Connector[S]:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
