@@ -160,12 +160,16 @@ class TaskRow(Base):
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_seen_run: Mapped[int | None] = mapped_column(Integer, nullable=True)
     """Id of the last sync run that saw the task; a full pass marks the unseen as deleted."""
+    content_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    """Digest of the normalized task as last stored: an upsert rewrites only changed rows."""
 
 
 class TaskInitiativeRow(Base):
     __tablename__ = "task_initiatives"
 
-    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), primary_key=True)
+    task_id: Mapped[int] = mapped_column(
+        ForeignKey("tasks.id", ondelete="CASCADE"), primary_key=True
+    )
     initiative_id: Mapped[str] = mapped_column(String(200), primary_key=True, index=True)
 
 
@@ -267,7 +271,9 @@ class PushStateRow(Base):
 
     __tablename__ = "push_state"
 
-    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), primary_key=True)
+    task_id: Mapped[int] = mapped_column(
+        ForeignKey("tasks.id", ondelete="CASCADE"), primary_key=True
+    )
     connector: Mapped[str] = mapped_column(String(100), index=True)
     label: Mapped[str | None] = mapped_column(String(255), nullable=True)
     comment_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
@@ -294,6 +300,8 @@ class PushQueueRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    """A retried write is not claimed before this time (None: at once)."""
 
 
 class AuditEntry(Base):
