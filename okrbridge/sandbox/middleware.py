@@ -1,0 +1,244 @@
+"""Pure ASGI middleware that makes any simulator behave like a real, imperfect network service.
+
+Per HTTP request, in this order: latency (an `asyncio.sleep`, so requests still overlap), the
+fault decision, then either the wrapped app or the fault; every request ends up in `log`.
+Faults other than `lost_response` / `after_processing_timeout` are answered here, before the
+app runs, so the simulated tool's state is untouched by them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import socket
+import struct
+import threading
+import time
+from dataclasses import dataclass
+
+from okrbridge.sandbox._asgi import ASGIApp, Message, Receive, Scope, Send, is_write
+from okrbridge.sandbox.faults import FaultDecider, FaultKind, FaultPlan
+from okrbridge.sandbox.requestlog import LoggedRequest, RequestLog
+
+__all__ = ["Latency", "SandboxMiddleware"]
+
+_POLL_SECONDS = 0.05
+_TRUNCATED_BODY = b'{"values": [{"id": "10001", "fields": {"summary": "Sandbox trunc'
+_REASONS = {
+    FaultKind.RATE_LIMITED: "Too Many Requests",
+    FaultKind.SERVER_ERROR: "Internal Server Error",
+    FaultKind.BAD_GATEWAY: "Bad Gateway",
+    FaultKind.UNAVAILABLE: "Service Unavailable",
+}
+
+
+@dataclass(frozen=True)
+class Latency:
+    """Added delay per request: `ms` plus a uniform draw in [-jitter_ms, +jitter_ms] (>= 0)."""
+
+    ms: float = 0.0
+    jitter_ms: float = 0.0
+    seed: int = 0
+
+
+class _Recorder:
+    """Wraps `send` to remember the status; `swallow` drops the response instead of sending."""
+
+    def __init__(self, send: Send) -> None:
+        self.raw = send
+        self.status: int | None = None
+
+    async def send(self, message: Message) -> None:
+        self._note(message)
+        await self.raw(message)
+
+    async def swallow(self, message: Message) -> None:
+        self._note(message)
+
+    def _note(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.status = int(message["status"])
+
+
+class SandboxMiddleware:
+    """Latency, fault injection and a request log around any ASGI app.
+
+    `latency` and `faults` may be reassigned at any time (from any thread); assigning a plan
+    restarts its numbering and random sequence.
+    """
+
+    def __init__(
+        self, app: ASGIApp, *, latency: Latency | None = None, faults: FaultPlan | None = None
+    ) -> None:
+        self.app = app
+        self.log = RequestLog()
+        self._closing = threading.Event()
+        self._latency = Latency()
+        self._latency_rng = random.Random(0)
+        self._decider: FaultDecider | None = None
+        self.latency = latency or Latency()
+        self.faults = faults
+
+    @property
+    def latency(self) -> Latency:
+        return self._latency
+
+    @latency.setter
+    def latency(self, value: Latency) -> None:
+        self._latency_rng = random.Random(value.seed)
+        self._latency = value
+
+    @property
+    def faults(self) -> FaultPlan | None:
+        decider = self._decider
+        return decider.plan if decider else None
+
+    @faults.setter
+    def faults(self, plan: FaultPlan | None) -> None:
+        self._decider = FaultDecider(plan) if plan is not None else None
+
+    @property
+    def faults_injected(self) -> int:
+        """Faults the current plan has injected so far."""
+        decider = self._decider
+        return decider.injected if decider else 0
+
+    def reset(self) -> None:
+        """No latency, no faults, empty log: a clean slate between tests."""
+        self.latency = Latency()
+        self.faults = None
+        self.log.clear()
+
+    def close(self) -> None:
+        """Make held requests (timeouts that wait for the client) end now, for shutdown."""
+        self._closing.set()
+
+    def reopen(self) -> None:
+        """Undo `close` before serving again."""
+        self._closing.clear()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        seq = self.log.next_seq()
+        started = time.monotonic()
+        method, path = str(scope["method"]).upper(), str(scope["path"])
+        recorder = _Recorder(send)
+        fault: FaultKind | None = None
+        try:
+            await self._delay()
+            decider = self._decider
+            fault = decider.decide(method, path) if decider else None
+            if fault is None:
+                await self.app(scope, receive, recorder.send)
+            else:
+                await self._inject(fault, scope, receive, recorder)
+        finally:
+            self.log.append(
+                LoggedRequest(
+                    seq=seq,
+                    method=method,
+                    path=path,
+                    query=bytes(scope.get("query_string", b"")).decode("latin-1"),
+                    status=recorder.status,
+                    started=started,
+                    duration=time.monotonic() - started,
+                    is_write=is_write(method),
+                    fault=fault,
+                    processed=fault is None or fault.processes_request,
+                )
+            )
+
+    async def _delay(self) -> None:
+        latency = self._latency
+        if latency.ms <= 0 and latency.jitter_ms <= 0:
+            return
+        jitter = self._latency_rng.uniform(-latency.jitter_ms, latency.jitter_ms)
+        await asyncio.sleep(max(0.0, latency.ms + jitter) / 1000)
+
+    async def _inject(
+        self, fault: FaultKind, scope: Scope, receive: Receive, recorder: _Recorder
+    ) -> None:
+        plan = self._decider.plan if self._decider else None
+        timeout = plan.timeout_seconds if plan else None
+        if fault.processes_request:
+            await self.app(scope, receive, recorder.swallow)
+        if fault in (FaultKind.CONNECTION_RESET, FaultKind.LOST_RESPONSE):
+            await _reset(recorder.raw)
+        elif fault in (FaultKind.TIMEOUT, FaultKind.AFTER_PROCESSING_TIMEOUT):
+            if await self._hold(receive, timeout):
+                await _respond(recorder.send, 504, _error_body(504, "Gateway Timeout"))
+            elif self._closing.is_set():
+                await _reset(recorder.raw)
+        elif fault is FaultKind.TRUNCATED_JSON:
+            await _respond(recorder.send, 200, _TRUNCATED_BODY)
+        else:
+            status = int(fault.value)
+            headers = []
+            if fault is FaultKind.RATE_LIMITED and plan and plan.retry_after is not None:
+                headers.append((b"retry-after", str(plan.retry_after).encode()))
+            await _respond(recorder.send, status, _error_body(status, _REASONS[fault]), headers)
+
+    async def _hold(self, receive: Receive, timeout: float | None) -> bool:
+        """Answer nothing for `timeout` seconds (None: forever). True if the client is still
+        waiting at the end; False if it disconnected or the server is closing."""
+        loop = asyncio.get_running_loop()
+        deadline = None if timeout is None else loop.time() + timeout
+        while not self._closing.is_set():
+            step = _POLL_SECONDS if deadline is None else min(_POLL_SECONDS, deadline - loop.time())
+            if step <= 0:
+                return True
+            try:
+                message = await asyncio.wait_for(receive(), step)
+            except TimeoutError:
+                continue
+            if message["type"] == "http.disconnect":
+                return False
+        return False
+
+
+def _error_body(status: int, reason: str) -> bytes:
+    return json.dumps({"message": f"sandbox fault: {status} {reason}"}).encode()
+
+
+async def _respond(
+    send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]] | None = None
+) -> None:
+    all_headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+        *(headers or []),
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": all_headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+class _ConnectionDroppedError(Exception):
+    """Raised after a partial response when the server's transport is out of reach."""
+
+
+async def _reset(send: Send) -> None:
+    """Drop the connection without a response (a TCP reset where possible).
+
+    ASGI has no "abort" message. Under uvicorn, `send` is bound to the request cycle that owns
+    the asyncio transport; aborting it with SO_LINGER=0 makes the client see a reset. Elsewhere,
+    start a response and fail mid-body so the server closes the connection.
+    """
+    transport = getattr(getattr(send, "__self__", None), "transport", None)
+    if isinstance(transport, asyncio.Transport):
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        transport.abort()
+        await asyncio.sleep(0)  # let the server notice `connection_lost` before we return
+        return
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [(b"content-length", b"1024")],
+        }
+    )
+    raise _ConnectionDroppedError("sandbox fault: connection dropped")
