@@ -1,0 +1,170 @@
+"""Typer application: command names, options and help texts. Bodies live in sibling modules."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from okrbridge import __version__
+
+app = typer.Typer(
+    name="okrbridge",
+    help="Sync OKRs with Jira, GitHub Projects and Trello: key-result status on every task.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+config_app = typer.Typer(help="Inspect the configuration.", no_args_is_help=True)
+db_app = typer.Typer(help="Manage the store's schema.", no_args_is_help=True)
+app.add_typer(config_app, name="config")
+app.add_typer(db_app, name="db")
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        "-c",
+        help="Config file (default: $OKRBRIDGE_CONFIG, then ./okrbridge.toml).",
+        show_default=False,
+    ),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable JSON output.")]
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"okrbridge {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
+    ] = False,
+) -> None:
+    """okrbridge keeps OKRs and the tools where the work happens in sync, both ways."""
+
+
+@app.command()
+def init(
+    path: Annotated[Path, typer.Argument(help="Where to write the config.")] = Path(
+        "okrbridge.toml"
+    ),
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+) -> None:
+    """Write a commented starter config (the README's worked example)."""
+    from okrbridge.cli.basic import run_init
+
+    run_init(path, force=force)
+
+
+@config_app.command("check")
+def config_check(config: ConfigOption = None) -> None:
+    """Validate the config: every problem with its file, line and key."""
+    from okrbridge.cli.basic import run_config_check
+
+    run_config_check(config)
+
+
+@db_app.command("upgrade")
+def db_upgrade(config: ConfigOption = None) -> None:
+    """Apply pending database migrations."""
+    from okrbridge.cli.basic import run_db_upgrade
+
+    run_db_upgrade(config)
+
+
+@app.command()
+def status(config: ConfigOption = None, json: JsonOption = False) -> None:
+    """Show objectives, key results and initiatives with progress, status and reason."""
+    from okrbridge.cli.status import run_status
+
+    run_status(config, as_json=json)
+
+
+@app.command()
+def checkin(
+    key_result: Annotated[str, typer.Argument(metavar="KR_ID", help="Key result id.")],
+    value: Annotated[float, typer.Argument(help="The key result's current value.")],
+    confidence: Annotated[
+        str | None,
+        typer.Option(
+            help="on_track, needs_attention or off_track: overrides the computed status "
+            "until the next check-in."
+        ),
+    ] = None,
+    note: Annotated[str, typer.Option(help="A note kept with the check-in.")] = "",
+    config: ConfigOption = None,
+) -> None:
+    """Record a check-in (a value reported by a person) for a key result."""
+    from okrbridge.cli.basic import run_checkin
+
+    run_checkin(config, key_result, value, confidence=confidence, note=note)
+
+
+@app.command()
+def sync(
+    config: ConfigOption = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Pull, plan and print the writes; write nothing.")
+    ] = False,
+    connector: Annotated[
+        list[str] | None, typer.Option("--connector", help="Only this connector instance.")
+    ] = None,
+    full: Annotated[
+        bool, typer.Option("--full", help="Full pass: re-read everything, detect deletions.")
+    ] = False,
+    json: JsonOption = False,
+) -> None:
+    """Pull tasks, compute key results and push status labels and comments."""
+    from okrbridge.cli.sync import run_sync_command
+
+    run_sync_command(config, dry_run=dry_run, connectors=connector or [], full=full, as_json=json)
+
+
+@app.command()
+def cleanup(
+    config: ConfigOption = None,
+    connector: Annotated[
+        list[str] | None, typer.Option("--connector", help="Only this connector instance.")
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="List what would be removed; remove nothing.")
+    ] = False,
+) -> None:
+    """Remove every label and comment the bridge ever wrote, touching nothing else."""
+    from okrbridge.cli.sync import run_cleanup_command
+
+    run_cleanup_command(config, connectors=connector or [], dry_run=dry_run)
+
+
+@app.command()
+def demo(
+    directory: Annotated[
+        Path | None,
+        typer.Option(help="Where to keep the demo's config and store (default: a data dir)."),
+    ] = None,
+) -> None:
+    """Run a full sync of the worked example against the built-in tool simulators (offline)."""
+    from okrbridge.cli.demo import run_demo
+
+    run_demo(directory)
+
+
+@app.command()
+def sandbox(
+    port: Annotated[int, typer.Option(help="First port to serve on (0: any free).")] = 0,
+) -> None:
+    """Serve the tool simulators, seeded, and print a matching config to try against them."""
+    from okrbridge.cli.demo import run_sandbox
+
+    run_sandbox(port)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

@@ -1,0 +1,75 @@
+"""Bodies of `init`, `config check`, `db upgrade` and `checkin`."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from okrbridge.cli.common import EXIT_USAGE, fail, load, open_store, stderr, stdout
+
+
+def run_init(path: Path, *, force: bool) -> None:
+    from okrbridge.config import render_starter_config
+
+    if path.exists() and not force:
+        fail(f"{path} exists; use --force to overwrite it", EXIT_USAGE)
+    path.write_text(render_starter_config(), encoding="utf-8")
+    stdout().print(
+        f"Wrote {path}. Next: [bold]okrbridge config check[/], then [bold]okrbridge sync[/] "
+        "(or try [bold]okrbridge demo[/] first)."
+    )
+
+
+def run_config_check(path: Path | None) -> None:
+    loaded = load(path)
+    config = loaded.config
+    krs = sum(len(o.key_results) for o in config.objectives)
+    enabled = [name for name, c in config.connectors.items() if c.enabled]
+    stdout().print(
+        f"{loaded.path}: OK — {len(config.objectives)} objective(s), {krs} key result(s), "
+        f"{len(config.initiatives)} initiative(s), connectors: "
+        f"{', '.join(enabled) if enabled else 'none enabled'}"
+    )
+
+
+def run_db_upgrade(path: Path | None) -> None:
+    from okrbridge.store.migrate import upgrade
+
+    loaded = load(path, check_secrets=False)
+    with open_store(loaded, migrate=False) as store:
+        applied = upgrade(store)
+        if applied:
+            stdout().print(f"{store.redacted_url}: applied {', '.join(applied)}", markup=False)
+        else:
+            stdout().print(f"{store.redacted_url}: already up to date", markup=False)
+
+
+def run_checkin(
+    path: Path | None, key_result: str, value: float, *, confidence: str | None, note: str
+) -> None:
+    from okrbridge.domain import CheckIn, KRStatus
+    from okrbridge.store.repos import add_checkin, sync_definitions
+
+    loaded = load(path, check_secrets=False)
+    known = loaded.config.key_results()
+    if key_result not in known:
+        fail(
+            f"unknown key result {key_result!r}; known: {', '.join(sorted(known)) or 'none'}",
+            EXIT_USAGE,
+        )
+    level: KRStatus | None = None
+    if confidence is not None:
+        try:
+            level = KRStatus(confidence.replace("-", "_"))
+        except ValueError:
+            fail(
+                f"--confidence {confidence!r} is not one of {', '.join(s.value for s in KRStatus)}",
+                EXIT_USAGE,
+            )
+    entry = CheckIn(
+        key_result_id=key_result, value=value, at=datetime.now(UTC), confidence=level, note=note
+    )
+    with open_store(loaded) as store, store.session() as session:
+        sync_definitions(session, loaded.config.objectives, loaded.config.initiatives)
+        add_checkin(session, entry)
+    stderr().print(f"checked in {key_result} = {value:g}", markup=False)

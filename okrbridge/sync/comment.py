@@ -1,0 +1,140 @@
+"""The bot comment: rendered as markdown (connectors render it for their tool) plus a digest.
+
+The digest covers only what matters to a reader (statuses, values, progress, forecast), not
+the pace reason's "x% of the quarter elapsed": otherwise every comment would be edited every
+day. A comment is re-written only when its digest changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from string import Template
+
+from okrbridge.domain import InitiativeResult, KeyResultResult, KRStatus, Metric
+
+__all__ = ["CommentContext", "comment_digest", "format_value", "render_comment", "status_title"]
+
+_TITLES = {
+    KRStatus.ACHIEVED: "Achieved",
+    KRStatus.ON_TRACK: "On track",
+    KRStatus.NEEDS_ATTENTION: "Needs attention",
+    KRStatus.OFF_TRACK: "Off track",
+    KRStatus.NOT_STARTED: "Not started",
+}
+
+
+def status_title(status: KRStatus) -> str:
+    return _TITLES[status]
+
+
+@dataclass(frozen=True)
+class CommentContext:
+    """Everything the comment shows about one task."""
+
+    status: KRStatus
+    initiatives: Sequence[InitiativeResult]
+    key_results: Sequence[KeyResultResult]
+    objective_titles: dict[str, str]
+    state: str = "active"
+    """`active`, `final` (the task is done or out of scope) or `unmapped`."""
+    dashboard_url: str | None = None
+
+
+def format_value(value: float | None, kr: KeyResultResult) -> str:
+    if value is None:
+        return "no value yet"
+    if kr.metric is Metric.PERCENT:
+        return f"{value:.4g}%"
+    if kr.metric is Metric.CURRENCY:
+        return f"{kr.unit}{value:,.2f}" if kr.unit else f"{value:,.2f}"
+    if kr.metric is Metric.BOOLEAN:
+        return "yes" if value >= 1 else "no"
+    return f"{value:,.4g}{(' ' + kr.unit) if kr.unit else ''}"
+
+
+def _kr_lines(ctx: CommentContext) -> list[str]:
+    lines: list[str] = []
+    for kr in ctx.key_results:
+        objective = ctx.objective_titles.get(kr.objective_id, kr.objective_id)
+        lines.append(
+            f"- **{kr.title}** ({objective}): {format_value(kr.value, kr)} of target "
+            f"{format_value(kr.target, kr)}, {kr.progress:.0%} of the way — "
+            f"{status_title(kr.status)}"
+        )
+        lines.append(f"  {kr.reason}")
+        if kr.forecast is not None:
+            when = (
+                f"; target reached around {kr.forecast.target_date.isoformat()}"
+                if kr.forecast.target_date
+                else ""
+            )
+            lines.append(
+                f"  Forecast: {format_value(kr.forecast.projected_value, kr)} at the end "
+                f"of the timeframe{when}"
+            )
+        if ctx.dashboard_url:
+            lines.append(
+                f"  [Open in the OKR dashboard]({ctx.dashboard_url.rstrip('/')}/kr/{kr.id})"
+            )
+    return lines
+
+
+def _initiative_line(ctx: CommentContext) -> str:
+    parts = [
+        f"{i.title} ({i.progress:.0%} done, {i.counts.done} of {i.counts.total} tasks)"
+        for i in ctx.initiatives
+    ]
+    return "This task serves: " + "; ".join(parts) if parts else ""
+
+
+def render_comment(ctx: CommentContext, template: str | None = None) -> str:
+    """The comment's markdown; `template` is a `string.Template` with the fields below."""
+    header = {
+        "active": f"**OKR status: {status_title(ctx.status)}**",
+        "final": f"**OKR status: {status_title(ctx.status)}** (final: this task is done; "
+        "okrbridge no longer updates it)",
+        "unmapped": "**OKR status:** this task no longer serves a tracked initiative; "
+        "okrbridge no longer updates it",
+    }[ctx.state]
+    fields = {
+        "header": header,
+        "status": status_title(ctx.status),
+        "initiatives": _initiative_line(ctx),
+        "key_results": "\n".join(_kr_lines(ctx)),
+        "dashboard_url": ctx.dashboard_url or "",
+    }
+    if template is not None:
+        return Template(template).safe_substitute(fields).strip()
+    parts = [header]
+    if ctx.state != "unmapped":
+        parts += [fields["initiatives"], fields["key_results"]]
+    parts.append("_Updated by okrbridge when a status or value changes._")
+    return "\n\n".join(part for part in parts if part)
+
+
+def comment_digest(ctx: CommentContext, template: str | None = None) -> str:
+    """A hash of what the comment says that matters; unchanged digest -> no edit."""
+    significant = {
+        "state": ctx.state,
+        "status": ctx.status.value,
+        "template": template,
+        "dashboard": ctx.dashboard_url,
+        "initiatives": [
+            [i.id, round(i.progress, 2), i.counts.done, i.counts.total] for i in ctx.initiatives
+        ],
+        "key_results": [
+            [
+                k.id,
+                k.status.value,
+                None if k.value is None else round(k.value, 4),
+                round(k.progress, 2),
+                None if k.forecast is None else round(k.forecast.projected_value, 2),
+            ]
+            for k in ctx.key_results
+        ],
+    }
+    encoded = json.dumps(significant, sort_keys=True, separators=(",", ":")).encode()
+    return hashlib.sha256(encoded).hexdigest()
