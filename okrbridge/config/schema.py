@@ -167,4 +167,3 @@ class Config(_Section):
             for objective in self.objectives
             for index, kr in enumerate(objective.key_results)
         }
-
