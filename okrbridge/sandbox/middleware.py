@@ -42,23 +42,57 @@ class Latency:
     seed: int = 0
 
 
-class _Recorder:
-    """Wraps `send` to remember the status; `swallow` drops the response instead of sending."""
+class _Exchange:
+    """One request in flight: wraps `send` to note the status and writes the log entry.
 
-    def __init__(self, send: Send) -> None:
+    The entry is logged just before the last byte of the answer leaves (or the connection is
+    dropped), so a client that got its answer always finds its request in the log.
+    """
+
+    def __init__(self, log: RequestLog, scope: Scope, send: Send) -> None:
         self.raw = send
         self.status: int | None = None
+        self.fault: FaultKind | None = None
+        self._log = log
+        self._scope = scope
+        self._seq = log.next_seq()
+        self._started = time.monotonic()
+        self._done = False
 
     async def send(self, message: Message) -> None:
         self._note(message)
+        if message["type"] == "http.response.body" and not message.get("more_body", False):
+            self.finish()
         await self.raw(message)
 
     async def swallow(self, message: Message) -> None:
+        """Let the app answer into the void (its status is still noted)."""
         self._note(message)
 
     def _note(self, message: Message) -> None:
-        if message["type"] == "http.response.start":
+        # The first status wins: for faults after processing, that is the app's own answer.
+        if message["type"] == "http.response.start" and self.status is None:
             self.status = int(message["status"])
+
+    def finish(self) -> None:
+        if self._done:
+            return
+        self._done = True
+        method = str(self._scope["method"]).upper()
+        self._log.append(
+            LoggedRequest(
+                seq=self._seq,
+                method=method,
+                path=str(self._scope["path"]),
+                query=bytes(self._scope.get("query_string", b"")).decode("latin-1"),
+                status=self.status,
+                started=self._started,
+                duration=time.monotonic() - self._started,
+                is_write=is_write(method),
+                fault=self.fault,
+                processed=self.fault is None or self.fault.processes_request,
+            )
+        )
 
 
 class SandboxMiddleware:
@@ -122,64 +156,56 @@ class SandboxMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        seq = self.log.next_seq()
-        started = time.monotonic()
-        method, path = str(scope["method"]).upper(), str(scope["path"])
-        recorder = _Recorder(send)
-        fault: FaultKind | None = None
+        exchange = _Exchange(self.log, scope, send)
         try:
             await self._delay()
             decider = self._decider
-            fault = decider.decide(method, path) if decider else None
-            if fault is None:
-                await self.app(scope, receive, recorder.send)
+            path = str(scope["path"])
+            exchange.fault = decider.decide(str(scope["method"]), path) if decider else None
+            if exchange.fault is None:
+                await self.app(scope, receive, exchange.send)
             else:
-                await self._inject(fault, scope, receive, recorder)
+                await self._inject(exchange.fault, scope, receive, exchange)
         finally:
-            self.log.append(
-                LoggedRequest(
-                    seq=seq,
-                    method=method,
-                    path=path,
-                    query=bytes(scope.get("query_string", b"")).decode("latin-1"),
-                    status=recorder.status,
-                    started=started,
-                    duration=time.monotonic() - started,
-                    is_write=is_write(method),
-                    fault=fault,
-                    processed=fault is None or fault.processes_request,
-                )
-            )
+            exchange.finish()
 
-    async def _delay(self) -> None:
+    def next_delay(self) -> float:
+        """Draw the added delay, in seconds, for the next request."""
         latency = self._latency
         if latency.ms <= 0 and latency.jitter_ms <= 0:
-            return
+            return 0.0
         jitter = self._latency_rng.uniform(-latency.jitter_ms, latency.jitter_ms)
-        await asyncio.sleep(max(0.0, latency.ms + jitter) / 1000)
+        return max(0.0, latency.ms + jitter) / 1000
+
+    async def _delay(self) -> None:
+        delay = self.next_delay()
+        if delay > 0:
+            await asyncio.sleep(delay)
 
     async def _inject(
-        self, fault: FaultKind, scope: Scope, receive: Receive, recorder: _Recorder
+        self, fault: FaultKind, scope: Scope, receive: Receive, exchange: _Exchange
     ) -> None:
         plan = self._decider.plan if self._decider else None
         timeout = plan.timeout_seconds if plan else None
         if fault.processes_request:
-            await self.app(scope, receive, recorder.swallow)
+            await self.app(scope, receive, exchange.swallow)
         if fault in (FaultKind.CONNECTION_RESET, FaultKind.LOST_RESPONSE):
-            await _reset(recorder.raw)
+            exchange.finish()
+            await _reset(exchange.raw)
         elif fault in (FaultKind.TIMEOUT, FaultKind.AFTER_PROCESSING_TIMEOUT):
             if await self._hold(receive, timeout):
-                await _respond(recorder.send, 504, _error_body(504, "Gateway Timeout"))
+                await _respond(exchange.send, 504, _error_body(504, "Gateway Timeout"))
             elif self._closing.is_set():
-                await _reset(recorder.raw)
+                exchange.finish()
+            await _reset(exchange.raw)
         elif fault is FaultKind.TRUNCATED_JSON:
-            await _respond(recorder.send, 200, _TRUNCATED_BODY)
+            await _respond(exchange.send, 200, _TRUNCATED_BODY)
         else:
             status = int(fault.value)
             headers = []
             if fault is FaultKind.RATE_LIMITED and plan and plan.retry_after is not None:
                 headers.append((b"retry-after", str(plan.retry_after).encode()))
-            await _respond(recorder.send, status, _error_body(status, _REASONS[fault]), headers)
+            await _respond(exchange.send, status, _error_body(status, _REASONS[fault]), headers)
 
     async def _hold(self, receive: Receive, timeout: float | None) -> bool:
         """Answer nothing for `timeout` seconds (None: forever). True if the client is still

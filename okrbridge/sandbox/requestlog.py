@@ -38,6 +38,7 @@ class RequestLog:
         self._lock = threading.Lock()
         self._items: list[LoggedRequest] = []
         self._seq = 0
+        self._cleared_upto = 0
 
     def next_seq(self) -> int:
         """Reserve the sequence number of an arriving request (1-based)."""
@@ -47,7 +48,8 @@ class RequestLog:
 
     def append(self, item: LoggedRequest) -> None:
         with self._lock:
-            self._items.append(item)
+            if item.seq > self._cleared_upto:  # still in flight at `clear`: forgotten too
+                self._items.append(item)
 
     def snapshot(self) -> list[LoggedRequest]:
         """The finished requests so far, in arrival order."""
@@ -55,9 +57,10 @@ class RequestLog:
             return sorted(self._items, key=lambda item: item.seq)
 
     def clear(self) -> None:
-        """Forget all requests (sequence numbers keep counting)."""
+        """Forget all requests so far, also those still in flight; numbering continues."""
         with self._lock:
             self._items.clear()
+            self._cleared_upto = self._seq
 
     def count(
         self,
