@@ -12,7 +12,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -20,16 +20,18 @@ from okrbridge.config.checks import cross_problems
 from okrbridge.config.env import apply_env_overrides
 from okrbridge.config.files import parse_toml, read_text
 from okrbridge.config.locator import KeyLines, line_for, locate_keys
-from okrbridge.config.messages import suggest, validation_messages
+from okrbridge.config.messages import suggest
 from okrbridge.config.partial import partial_config
 from okrbridge.config.problems import ConfigError, ConfigProblem, KeyPath, format_path
 from okrbridge.config.schema import Config, ConnectorSettings, ConnectorTable
+from okrbridge.config.validate import validate_all
 
 if TYPE_CHECKING:
     from okrbridge.connector.registry import ConnectorRegistry
 
 __all__ = ["INSTANCE_NAME", "LoadedConfig", "load_config"]
 
+M = TypeVar("M", bound=BaseModel)
 INSTANCE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
 
@@ -51,12 +53,9 @@ class _Report:
             line = line_for(self.lines, path)
         self.problems.append(ConfigProblem(self.file, line, format_path(path), message))
 
-    def add_validation(
-        self, exc: ValidationError, data: Any, model: type[BaseModel], prefix: KeyPath = ()
-    ) -> None:
-        hide = set(self.overrides)
-        for path, message in validation_messages(exc, data, model, prefix=prefix, hide_input=hide):
-            self.add(path, message)
+    def validate(self, model: type[M], data: Any, prefix: KeyPath = ()) -> M | None:
+        """`model` from `data`, or None after adding every problem found."""
+        return validate_all(model, data, self.add, prefix=prefix, hide_input=set(self.overrides))
 
     def raise_if_any(self) -> None:
         if self.problems:
@@ -107,7 +106,7 @@ def load_config(
     data, report.overrides = apply_env_overrides(data, env)
     connectors = _connectors(data.get("connectors"), registry, report)
     core = {key: value for key, value in data.items() if key != "connectors"}
-    config = _core(core, report)
+    config = report.validate(Config, core)
     raw_ids = _raw_ids(data)
     if config is None:
         config, remap = partial_config(core)
@@ -120,14 +119,6 @@ def load_config(
         _secrets(connectors, env, report)
     report.raise_if_any()
     return LoadedConfig(path=path, config=config, env=env, lines=report.lines)
-
-
-def _core(data: dict[str, Any], report: _Report) -> Config | None:
-    try:
-        return Config.model_validate(data)
-    except ValidationError as exc:
-        report.add_validation(exc, data, Config)
-        return None
 
 
 def _connectors(
@@ -174,11 +165,7 @@ def _connector(
         hint = f" (did you mean '{best}'?)" if best else ""
         report.add((*at, "type"), f"{exc}{hint}")
         return None
-    try:
-        return cls.settings_model.model_validate(table)
-    except ValidationError as exc:
-        report.add_validation(exc, table, cls.settings_model, at)
-        return None
+    return report.validate(cls.settings_model, table, at)
 
 
 def _raw_ids(data: Mapping[str, Any]) -> dict[str, set[str]]:

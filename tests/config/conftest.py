@@ -75,7 +75,9 @@ Loader = Callable[..., LoadedConfig]
 def load(tmp_path: Path, registry: ConnectorRegistry) -> Loader:
     """Write `text` to okrbridge.toml and load it (secrets checked against `env`)."""
 
-    def run(text: str, env: dict[str, str] | None = None, check_secrets: bool = True) -> LoadedConfig:
+    def run(
+        text: str, env: dict[str, str] | None = None, check_secrets: bool = True
+    ) -> LoadedConfig:
         path = tmp_path / "okrbridge.toml"
         path.write_text(text, encoding="utf-8")
         return load_config(path, env=env or {}, registry=registry, check_secrets=check_secrets)
