@@ -86,7 +86,7 @@ def open_store(loaded: LoadedConfig, *, migrate: bool = True) -> Iterator[Store]
     except StoreError as exc:
         fail(str(exc))
     finally:
-        store.close()
+        store.dispose()
 
 
 def is_tty() -> bool:

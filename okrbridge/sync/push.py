@@ -1,0 +1,187 @@
+"""Push: drain a connector's queue through `apply`, paced under its write budget.
+
+Failures are classified once here: an uncertain write goes back to the queue flagged uncertain;
+auth, rate-limit exhaustion and outages stop this connector's drain (rows stay queued for the
+next run); a request the tool refuses fails that row only.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from okrbridge.connector.base import Connector, PushChange
+from okrbridge.connector.errors import (
+    AuthError,
+    ConnectorError,
+    RateLimitExhausted,
+    RequestFailed,
+    ToolUnavailable,
+    UncertainWrite,
+)
+from okrbridge.connector.pacing import TokenBucket
+from okrbridge.domain import StatusCategory, Task
+from okrbridge.store.db import Store
+from okrbridge.store.models import TaskRow
+from okrbridge.sync.queue import (
+    QueueItem,
+    next_items,
+    pending_count,
+    record_failure,
+    record_success,
+    release,
+    start_attempt,
+)
+
+__all__ = ["DrainResult", "ProgressCallback", "drain", "expected_writes", "write_budget"]
+
+ProgressCallback = Callable[[int, int], None]
+"""Called with (rows done, rows total) after each row."""
+BATCH = 100
+
+
+@dataclass
+class DrainResult:
+    made: int = 0
+    failed: int = 0
+    writes: int = 0
+    remaining: int = 0
+    stopped: str | None = None
+    """Why the drain stopped early (auth, rate limit, outage), or None."""
+
+
+def write_budget(connector: Connector[Any]) -> TokenBucket:
+    """Writes per second from the instance's override or the connector's default budget."""
+    per_minute = connector.settings.write_budget_per_minute or connector.default_writes_per_minute
+    return TokenBucket(rate=per_minute / 60.0, capacity=max(4.0, min(per_minute / 6.0, 20.0)))
+
+
+def expected_writes(change: PushChange) -> int:
+    labels = 1 if (change.add_label or change.remove_labels) else 0
+    return max(1, labels + (change.comment is not None) + (change.field_value is not None))
+
+
+def _load_task(store: Store, task_id: int) -> Task | None:
+    with store.session() as session:
+        row = session.get(TaskRow, task_id)
+        if row is None or row.deleted:
+            return None
+        return Task.model_construct(
+            connector=row.connector,
+            external_id=row.external_id,
+            key=row.key,
+            url=row.url,
+            title=row.title,
+            container=row.container,
+            status_name=row.status_name,
+            status_category=StatusCategory(row.status_category),
+            excluded=row.excluded,
+            labels=tuple(row.labels),
+            assignees=tuple(row.assignees),
+            estimate=row.estimate,
+            parent=row.parent,
+            due=row.due,
+            fields=dict(row.fields),
+            updated_at=row.updated_at,
+            deleted=row.deleted,
+            raw=dict(row.raw),
+        )
+
+
+def drain(
+    store: Store,
+    connector: Connector[Any],
+    run_id: int,
+    *,
+    budget: TokenBucket | None = None,
+    on_progress: ProgressCallback | None = None,
+) -> DrainResult:
+    """Apply queued changes until the queue is empty or the tool stops us."""
+    instance = connector.instance
+    budget = budget or write_budget(connector)
+    result = DrainResult()
+    with store.session() as session:
+        total = pending_count(session, instance)
+    done = 0
+    while result.stopped is None:
+        with store.session() as session:
+            items = next_items(session, instance, BATCH)
+        if not items:
+            break
+        for item in items:
+            stop = _apply_one(store, connector, item, run_id, budget, result)
+            done += 1
+            if on_progress is not None:
+                on_progress(done, total)
+            if stop:
+                break
+    with store.session() as session:
+        result.remaining = pending_count(session, instance)
+    return result
+
+
+def _apply_one(
+    store: Store,
+    connector: Connector[Any],
+    item: QueueItem,
+    run_id: int,
+    budget: TokenBucket,
+    result: DrainResult,
+) -> bool:
+    """Apply one row; True when the connector must stop draining."""
+    instance = connector.instance
+    task = _load_task(store, item.task_id)
+    if task is None:  # deleted since it was planned: nothing to mark
+        with store.session() as session:
+            record_failure(session, instance, item, "", "task deleted", final=True, run_id=run_id)
+        return False
+    with store.session() as session:
+        change = start_attempt(session, item, task)
+    budget.acquire(expected_writes(change))
+    started = time.monotonic()
+    try:
+        applied = connector.apply(change)
+    except UncertainWrite as exc:
+        _fail(store, instance, item, task, exc, final=False, run_id=run_id)
+        result.failed += 1
+        return False
+    except (AuthError, RateLimitExhausted, ToolUnavailable) as exc:
+        with store.session() as session:
+            release(session, item)
+        result.stopped = str(exc)
+        return True
+    except RequestFailed as exc:
+        _fail(store, instance, item, task, exc, final=True, run_id=run_id)
+        result.failed += 1
+        return False
+    except ConnectorError as exc:
+        _fail(store, instance, item, task, exc, final=False, run_id=run_id)
+        result.failed += 1
+        return False
+    extra = applied.requests - expected_writes(change)
+    if extra > 0:
+        budget.acquire(extra)
+    with store.session() as session:
+        record_success(session, instance, item, task, applied, run_id)
+    result.made += 1
+    result.writes += applied.requests
+    connector.stats.extra["push_seconds"] = (
+        connector.stats.extra.get("push_seconds", 0.0) + time.monotonic() - started
+    )
+    return False
+
+
+def _fail(
+    store: Store,
+    instance: str,
+    item: QueueItem,
+    task: Task,
+    exc: Exception,
+    *,
+    final: bool,
+    run_id: int,
+) -> None:
+    with store.session() as session:
+        record_failure(session, instance, item, task.key, str(exc), final=final, run_id=run_id)

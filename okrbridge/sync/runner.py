@@ -1,0 +1,258 @@
+"""`okrbridge sync`: pull -> store -> compute -> plan -> push, per connector instance.
+
+A connector that fails (bad credentials, outage, a bug in its code) is reported with its error
+and skipped from then on; the other connectors finish.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import partial
+from typing import Any, Protocol, TypeVar
+
+from okrbridge.config.schema import Config
+from okrbridge.connector.base import Connector, ConnectorStats
+from okrbridge.connector.registry import ConnectorRegistry
+from okrbridge.engine import Evaluation
+from okrbridge.store.db import Store
+from okrbridge.store.repos.runs import finish_run, start_run
+from okrbridge.store.repos.tasks import get_task_ids, load_tasks
+from okrbridge.sync.compute import Computed, compute
+from okrbridge.sync.planning import TaskPlan, plan_connector
+from okrbridge.sync.pull import PullResult, needs_full_pass, pull_into_store
+from okrbridge.sync.push import DrainResult, drain
+from okrbridge.sync.queue import change_actions, load_pushed, replace_plan
+
+__all__ = ["ConnectorReport", "SyncObserver", "SyncReport", "build_connector", "run_sync"]
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class SyncObserver(Protocol):
+    """Progress hooks for a UI; every method is optional in spirit (implement as no-ops)."""
+
+    def pull_started(self, instance: str, full: bool) -> None: ...
+    def pull_page(self, instance: str, tasks: int) -> None: ...
+    def push_progress(self, instance: str, done: int, total: int) -> None: ...
+
+
+@dataclass
+class ConnectorReport:
+    instance: str
+    type: str
+    full: bool = False
+    pulled: int = 0
+    changed: int = 0
+    deleted: int = 0
+    mapped: int = 0
+    status_changes: int = 0
+    writes_planned: int = 0
+    writes_made: int = 0
+    writes_failed: int = 0
+    writes_pending: int = 0
+    error: str | None = None
+    stats: ConnectorStats = field(default_factory=ConnectorStats)
+    planned: list[TaskPlan] = field(default_factory=list)
+    run_id: int | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+@dataclass
+class SyncReport:
+    connectors: list[ConnectorReport]
+    evaluation: Evaluation | None
+    dry_run: bool
+    key_result_status_changes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(report.ok for report in self.connectors)
+
+
+def build_connector(
+    registry: ConnectorRegistry, config: Config, instance: str, env: Mapping[str, str]
+) -> Connector[Any]:
+    settings = config.connectors[instance]
+    cls = registry.get(settings.type)
+    return cls(instance, settings, env)
+
+
+def run_sync(
+    config: Config,
+    store: Store,
+    registry: ConnectorRegistry,
+    *,
+    dry_run: bool = False,
+    full: bool = False,
+    only: Sequence[str] = (),
+    now: datetime | None = None,
+    observer: SyncObserver | None = None,
+    env: Mapping[str, str] | None = None,
+) -> SyncReport:
+    """One sync of every enabled connector instance (or those named in `only`)."""
+    now = now or datetime.now(UTC)
+    env = os.environ if env is None else env
+    names = [n for n, s in config.connectors.items() if s.enabled and (not only or n in only)]
+    reports = {name: ConnectorReport(name, config.connectors[name].type) for name in names}
+    connectors: dict[str, Connector[Any]] = {}
+    computed: Computed | None = None
+    try:
+        for name, report in reports.items():
+            built = _guard(report, partial(build_connector, registry, config, name, env))
+            if built is not None:
+                connectors[name] = built
+                report.stats = built.stats
+        for name, connector in connectors.items():
+            report = reports[name]
+            report.full = full or needs_full_pass(store, name, config.schedule.full_interval, now)
+            kind = "full" if report.full else "incremental"
+            with store.session() as session:
+                report.run_id = start_run(session, name, kind, dry_run, now=now)
+            _guard(report, partial(_pull, store, connector, report, observer))
+        computed = compute(store, config, now=now, record=not dry_run)
+        for name, connector in connectors.items():
+            step = partial(
+                _push, store, config, connector, reports[name], computed, dry_run, observer
+            )
+            _guard(reports[name], step)
+    finally:
+        for connector in connectors.values():
+            connector.close()
+        for report in reports.values():
+            _finish(store, report)
+    return SyncReport(
+        connectors=list(reports.values()),
+        evaluation=computed.evaluation,
+        dry_run=dry_run,
+        key_result_status_changes=computed.status_changes,
+    )
+
+
+def _guard(report: ConnectorReport, step: Callable[[], T]) -> T | None:
+    """Run one connector step; any failure is recorded on its report, never raised."""
+    if report.error is not None:
+        return None
+    try:
+        return step()
+    except Exception as exc:  # one connector's failure must not stop the others
+        log.warning("connector %s failed: %s", report.instance, exc, exc_info=True)
+        report.error = str(exc) or type(exc).__name__
+        return None
+
+
+def _pull(
+    store: Store,
+    connector: Connector[Any],
+    report: ConnectorReport,
+    observer: SyncObserver | None,
+) -> None:
+    assert report.run_id is not None
+    if observer is not None:
+        observer.pull_started(report.instance, report.full)
+    on_page = None if observer is None else (lambda n: observer.pull_page(report.instance, n))
+    result: PullResult = pull_into_store(
+        store, connector, report.run_id, full=report.full, on_page=on_page
+    )
+    report.pulled, report.changed, report.deleted = result.pulled, result.changed, result.deleted
+
+
+def _push(
+    store: Store,
+    config: Config,
+    connector: Connector[Any],
+    report: ConnectorReport,
+    computed: Computed,
+    dry_run: bool,
+    observer: SyncObserver | None,
+) -> None:
+    assert report.run_id is not None
+    instance = connector.instance
+    with store.session() as session:
+        tasks = load_tasks(session, instance, include_raw=False)
+        ids = get_task_ids(session, [(t.connector, t.external_id) for t in tasks])
+        pushed = load_pushed(session, instance)
+    with_ids = [(ids[t.ref], t) for t in tasks if t.ref in ids]
+    evaluation = computed.evaluation
+    report.mapped = sum(1 for t in tasks if evaluation.initiatives_for(t.ref))
+    plans = plan_connector(
+        config, config.connectors[instance], connector.capabilities, with_ids, evaluation, pushed
+    )
+    report.planned = plans
+    report.status_changes = sum(
+        1
+        for p in plans
+        if p.planned.change.add_label
+        and pushed.get(p.task_id) is not None
+        and pushed[p.task_id].label not in (None, p.planned.change.add_label)
+    )
+    if dry_run:
+        report.writes_planned = sum(len(change_actions_of(p)) for p in plans)
+        return
+    with store.session() as session:
+        report.writes_planned = replace_plan(session, instance, plans, report.run_id)
+    progress = (
+        None
+        if observer is None
+        else (lambda done, total: observer.push_progress(instance, done, total))
+    )
+    result: DrainResult = drain(store, connector, report.run_id, on_progress=progress)
+    report.writes_made, report.writes_failed = result.writes, result.failed
+    report.writes_pending = result.remaining
+    if result.stopped:
+        report.error = f"push stopped: {result.stopped} ({result.remaining} changes still queued)"
+
+
+def change_actions_of(plan: TaskPlan) -> list[tuple[str, str]]:
+    change = plan.planned.change
+    comment = change.comment
+    return change_actions(
+        {
+            "add_label": change.add_label,
+            "remove_labels": list(change.remove_labels),
+            "comment": None
+            if comment is None
+            else {"action": comment.action.value, "body": comment.body},
+            "field_value": change.field_value,
+        }
+    )
+
+
+def _finish(store: Store, report: ConnectorReport) -> None:
+    if report.run_id is None:
+        return
+    stats = {
+        "requests": report.stats.requests,
+        "writes": report.stats.writes,
+        "retries": report.stats.retries,
+        "rate_limit_waits": report.stats.rate_limit_waits,
+        "rate_limit_wait_seconds": round(report.stats.rate_limit_wait_seconds, 3),
+        "cost_points": report.stats.cost_points,
+        "writes_pending": report.writes_pending,
+    }
+    try:
+        with store.session() as session:
+            finish_run(
+                session,
+                report.run_id,
+                "ok" if report.ok else "failed",
+                error=report.error,
+                stats=stats,
+                pulled=report.pulled,
+                changed=report.changed,
+                deleted=report.deleted,
+                mapped=report.mapped,
+                status_changes=report.status_changes,
+                writes_planned=report.writes_planned,
+                writes_made=report.writes_made,
+                writes_failed=report.writes_failed,
+            )
+    except Exception:  # the store itself failing is reported by the caller
+        log.exception("could not record the end of sync run %s", report.run_id)

@@ -1,0 +1,179 @@
+"""The memory connector: the smallest honest connector, over `MemoryTool`'s HTTP API."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime
+from typing import Any, ClassVar
+
+from okrbridge.config.schema import ConnectorSettings
+from okrbridge.connector.base import (
+    Capability,
+    CommentAction,
+    Connector,
+    EventKind,
+    Page,
+    PushChange,
+    PushResult,
+    WebhookEvent,
+    WebhookPayloadError,
+    WebhookRequest,
+)
+from okrbridge.connector.errors import AuthError, NotFound
+from okrbridge.connector.signatures import verify_hex_signature
+from okrbridge.connector.transport import HttpTransport, RetryPolicy
+from okrbridge.domain import StatusCategory, Task
+from tests.support.memory.tool import BOT, MemoryTool
+
+MARKER = "<!-- okrbridge -->"
+
+
+class MemorySettings(ConnectorSettings):
+    token_env: str
+    webhook_secret_env: str | None = None
+
+
+class MemoryConnector(Connector[MemorySettings]):
+    name: ClassVar[str] = "memory"
+    settings_model: ClassVar[type[ConnectorSettings]] = MemorySettings
+    capabilities: ClassVar[frozenset[Capability]] = frozenset(
+        {Capability.LABELS, Capability.COMMENTS, Capability.WEBHOOKS, Capability.INCREMENTAL}
+    )
+    default_writes_per_minute: ClassVar[int] = 6000
+
+    def __init__(self, instance: str, settings: MemorySettings, env: Mapping[str, str]) -> None:
+        super().__init__(instance, settings, env)
+        token = env.get(settings.token_env)
+        if not token:
+            raise AuthError(instance, f"environment variable {settings.token_env} is not set")
+        self.http = HttpTransport(
+            instance=instance,
+            base_url=settings.base_url,
+            stats=self.stats,
+            headers={"authorization": f"Bearer {token}"},
+            credential_hint=f"the token in ${settings.token_env}",
+            policy=RetryPolicy(
+                base_delay=0.01, max_delay=0.05, default_rate_limit_wait=0.05, max_attempts=8
+            ),
+            timeout=5.0,
+        )
+
+    @classmethod
+    def simulator(cls) -> MemoryTool:
+        return MemoryTool()
+
+    def close(self) -> None:
+        self.http.close()
+
+    # -- reading ------------------------------------------------------------------------------
+    def pull(self, cursor: str | None, *, full: bool = False) -> Iterator[Page]:
+        since = 0 if full or not cursor else int(json.loads(cursor)["seq"])
+        after = since
+        while True:
+            data = self.http.get_json(
+                "api/tasks",
+                params={"since": since, "after": after, "deleted": "0" if full else "1"},
+            )
+            rows = data["tasks"]
+            live = [self._task(r) for r in rows if not r["deleted"]]
+            gone = [r["id"] for r in rows if r["deleted"]]
+            top = max((r["seq"] for r in rows), default=after)
+            after = top
+            # Sorted by seq: the cursor may move with every committed page.
+            yield Page(live, json.dumps({"seq": max(top, since)}), gone)
+            if data["next"] is None:
+                return
+
+    def fetch(self, external_ids: Sequence[str]) -> list[Task]:
+        found = []
+        for tid in external_ids:
+            try:
+                found.append(self._task(self.http.get_json(f"api/tasks/{tid}")))
+            except NotFound:
+                continue
+        return found
+
+    def _task(self, row: dict[str, Any]) -> Task:
+        return Task(
+            connector=self.instance,
+            external_id=row["id"],
+            key=row["id"],
+            url=f"{self.settings.base_url}/t/{row['id']}",
+            title=row["title"],
+            container=row["container"],
+            status_name=row["status"],
+            status_category=StatusCategory(row["status"]),
+            labels=tuple(row["labels"]),
+            estimate=row["estimate"],
+            parent=row["parent"],
+            updated_at=datetime.fromisoformat(row["updated"]),
+            raw=row,
+        )
+
+    # -- webhooks -----------------------------------------------------------------------------
+    def verify_webhook(self, request: WebhookRequest) -> bool:
+        name = self.settings.webhook_secret_env
+        secret = self.env.get(name, "") if name else ""
+        return bool(secret) and verify_hex_signature(
+            request.headers.get("x-memory-signature"), secret.encode(), request.body
+        )
+
+    def parse_webhook(self, request: WebhookRequest) -> list[WebhookEvent]:
+        try:
+            payload = json.loads(request.body)
+            event, delivery, task = payload["event"], payload["delivery"], payload["task"]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise WebhookPayloadError(f"not a memory-tool delivery: {exc}") from exc
+        own = payload.get("actor") == BOT
+        if event == "task.deleted":
+            return [WebhookEvent(delivery, EventKind.DELETE, task["id"], name=event)]
+        return [
+            WebhookEvent(
+                delivery, EventKind.UPSERT, task["id"], self._task(task), own_echo=own, name=event
+            )
+        ]
+
+    # -- writing ------------------------------------------------------------------------------
+    def apply(self, change: PushChange) -> PushResult:
+        tid, writes = change.task.external_id, 0
+        if change.add_label:
+            self.http.request("POST", f"api/tasks/{tid}/labels", json={"label": change.add_label})
+            writes += 1
+        for label in change.remove_labels:
+            try:
+                self.http.request("DELETE", f"api/tasks/{tid}/labels/{label}")
+                writes += 1
+            except NotFound:
+                pass  # already gone: nothing to undo
+        comment_id = change.comment.comment_id if change.comment else None
+        if change.comment is not None:
+            comment_id, n = self._comment(tid, change)
+            writes += n
+        return PushResult(comment_id=comment_id, requests=writes)
+
+    def _comment(self, tid: str, change: PushChange) -> tuple[str | None, int]:
+        assert change.comment is not None
+        action, cid = change.comment.action, change.comment.comment_id
+        if action is not CommentAction.DELETE and (cid is None or change.uncertain):
+            cid = self._find_own(tid) or cid
+        body = {"body": f"{change.comment.body}\n{MARKER}"}
+        if action is CommentAction.DELETE:
+            if cid is None or cid != self._find_own(tid):
+                return None, 0  # not ours, or already gone
+            self.http.request("DELETE", f"api/tasks/{tid}/comments/{cid}")
+            return None, 1
+        if cid is not None:
+            try:
+                self.http.request("PATCH", f"api/tasks/{tid}/comments/{cid}", json=body)
+                return cid, 1
+            except NotFound:
+                pass  # a person deleted it: create one again
+        made = self.http.request_json("POST", f"api/tasks/{tid}/comments", json=body)
+        return str(made["id"]), 1
+
+    def _find_own(self, tid: str) -> str | None:
+        for comment in self.http.get_json(f"api/tasks/{tid}/comments"):
+            if comment["author"] == BOT and MARKER in comment["body"]:
+                return str(comment["id"])
+        return None
