@@ -1,0 +1,142 @@
+"""`TrelloConnector`: the Trello boards of one token, as the core sees them."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, ClassVar
+
+from okrbridge.config.schema import ConnectorSettings
+from okrbridge.connector.base import (
+    Capability,
+    Connector,
+    Page,
+    PushChange,
+    PushResult,
+    WebhookEvent,
+    WebhookRequest,
+)
+from okrbridge.connector.errors import ConnectorError, RequestFailed
+from okrbridge.connector.pacing import TokenBucket
+from okrbridge.domain import Task
+
+from .client import TrelloClient
+from .pull import TrelloPuller
+from .push import TrelloPusher
+from .settings import TrelloSettings
+from .webhooks import parse_delivery, request_callback_url, verify_signature
+
+if TYPE_CHECKING:
+    from okrbridge.sandbox.tool import SimulatedTool
+
+__all__ = ["TrelloConnector"]
+
+log = logging.getLogger(__name__)
+
+
+class TrelloConnector(Connector[TrelloSettings]):
+    """Cards of the configured boards; status label and one edited comment per card.
+
+    All requests of an instance share one token bucket (100 requests per 10 s per token).
+    """
+
+    name: ClassVar[str] = "trello"
+    settings_model: ClassVar[type[ConnectorSettings]] = TrelloSettings
+    capabilities: ClassVar[frozenset[Capability]] = frozenset(
+        {Capability.LABELS, Capability.COMMENTS, Capability.WEBHOOKS, Capability.INCREMENTAL}
+    )
+    default_writes_per_minute: ClassVar[int] = 300
+    """Half of the token's 600 requests/minute: the rest is for the reads around the writes."""
+
+    def __init__(
+        self,
+        instance: str,
+        settings: TrelloSettings,
+        env: Mapping[str, str],
+        *,
+        pacer: TokenBucket | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        super().__init__(instance, settings, env)
+        self.client = TrelloClient(
+            instance=instance,
+            settings=settings,
+            env=env,
+            stats=self.stats,
+            pacer=pacer,
+            sleep=sleep,
+        )
+        self.puller = TrelloPuller(self.client, settings, instance)
+        self.pusher = TrelloPusher(self.client, self.puller, settings)
+        self._secret = env.get(settings.secret_env, "").encode("utf-8")
+
+    # -- reading ------------------------------------------------------------------------------
+    def pull(self, cursor: str | None, *, full: bool = False) -> Iterator[Page]:
+        return self.puller.pull(cursor, full=full)
+
+    def fetch(self, external_ids: Sequence[str]) -> list[Task]:
+        return self.puller.fetch(external_ids)
+
+    # -- webhooks -----------------------------------------------------------------------------
+    def verify_webhook(self, request: WebhookRequest) -> bool:
+        """`X-Trello-Webhook` over body + the registered callback URL (needs `secret_env`)."""
+        if not self._secret or request.method.upper() != "POST":
+            return False
+        url = request_callback_url(request, self.settings.callback_url)
+        return verify_signature(
+            request.headers.get("x-trello-webhook"), self._secret, request.body, url
+        )
+
+    def parse_webhook(self, request: WebhookRequest) -> list[WebhookEvent]:
+        if request.method.upper() == "HEAD":
+            return []  # Trello's check when a webhook is registered: the receiver answers 200
+        return parse_delivery(request.body, bot_id=self._bot_id, board_ids=self._known_boards)
+
+    def _bot_id(self) -> str | None:
+        try:
+            return self.pusher.bot_id()
+        except ConnectorError as exc:  # echo detection is an optimisation, not a requirement
+            log.warning("%s: cannot tell the bot's member id: %s", self.instance, exc)
+            return None
+
+    def _known_boards(self) -> set[str]:
+        try:
+            return set(self.puller.board_ids())
+        except ConnectorError:
+            return set()
+
+    def register_webhook(self, board: str, callback_url: str) -> str:
+        """Register `callback_url` for a configured board; returns the webhook id.
+
+        Trello first sends a HEAD to the URL and refuses unless it answers 200. An existing
+        webhook for the same URL, board and token is returned instead of an error.
+        """
+        board_id = self.puller.board_id(board)
+        params = {
+            "callbackURL": callback_url,
+            "idModel": board_id,
+            "description": f"okrbridge {self.instance} {board}",
+        }
+        try:
+            return str(self.client.write("POST", "webhooks", params=params)["id"])
+        except RequestFailed as exc:
+            if "already exists" not in exc.detail:
+                raise
+        for hook in self.client.token_webhooks():
+            if hook.get("callbackURL") == callback_url and hook.get("idModel") == board_id:
+                return str(hook["id"])
+        raise RequestFailed(self.instance, "Trello says the webhook exists but does not list it")
+
+    # -- writing ------------------------------------------------------------------------------
+    def apply(self, change: PushChange) -> PushResult:
+        return self.pusher.apply(change)
+
+    def close(self) -> None:
+        self.client.close()
+
+    @classmethod
+    def simulator(cls) -> SimulatedTool:
+        from .simulator import TrelloSimulator
+
+        return TrelloSimulator()
