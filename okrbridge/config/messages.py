@@ -172,6 +172,9 @@ def _single(error: _Error, data: Any, model: type[BaseModel], *, show_input: boo
         return _unknown_key(error.path, model)
     if kind in ("enum", "literal_error"):
         return _bad_choice(detail, show_input=show_input)
+    if kind == "too_short":
+        least = (detail.get("ctx") or {}).get("min_length", 1)
+        return f"needs at least {least} item{'s' if least != 1 else ''}"
     message = detail["msg"]
     for prefix in _PREFIXES:
         message = message.removeprefix(prefix)
