@@ -1,0 +1,201 @@
+"""Thin wrapper over the shared `HttpTransport`: one method per Jira REST call the bridge makes.
+
+Everything speaks REST v3 (`/rest/api/3/...`). Retries, `Retry-After`/`X-RateLimit-*` handling
+and error mapping all live in the transport; this module only knows paths and shapes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from okrbridge.connector.base import ConnectorStats
+from okrbridge.connector.errors import AuthError, BadResponse
+from okrbridge.connector.transport import HttpTransport, RetryPolicy
+
+from .settings import API_VERSION, JiraSettings
+
+__all__ = ["BULKFETCH_MAX", "JiraClient", "build_transport"]
+
+BULKFETCH_MAX = 100
+"""`POST /issue/bulkfetch` takes at most 100 issue ids or keys per call."""
+_COMMENT_PAGE = 100
+_API = f"rest/api/{API_VERSION}"
+
+# Atlassian's advice: start backing off at a few seconds, double, cap around 30 s, honour
+# Retry-After when given (the transport does), and never repeat a non-idempotent create.
+JIRA_RETRY = RetryPolicy(max_attempts=5, base_delay=2.0, max_delay=30.0, max_total_wait=300.0)
+
+
+def build_transport(
+    settings: JiraSettings,
+    env: Mapping[str, str],
+    *,
+    instance: str,
+    stats: ConnectorStats,
+    client: httpx.Client | None = None,
+    policy: RetryPolicy = JIRA_RETRY,
+) -> HttpTransport:
+    """The transport for one instance, with credentials read from `env` by variable name."""
+    if settings.auth == "cloud":
+        email_var, token_var = settings.email_env or "", settings.token_env or ""
+        hint = f"the environment variables {email_var} and {token_var} (Atlassian API token)"
+        auth: tuple[str, str] | None = (
+            _secret(env, email_var, instance),
+            _secret(env, token_var, instance),
+        )
+        headers = {"Accept": "application/json"}
+    else:
+        pat_var = settings.pat_env or ""
+        hint = f"the environment variable {pat_var} (personal access token)"
+        auth = None
+        headers = {
+            "Accept": "application/json",
+            "Authorization": f"Bearer {_secret(env, pat_var, instance)}",
+        }
+    return HttpTransport(
+        instance=instance,
+        base_url=settings.base_url,
+        stats=stats,
+        headers=headers,
+        auth=auth,
+        credential_hint=hint,
+        policy=policy,
+        client=client,
+        timeout=30.0,
+    )
+
+
+def _secret(env: Mapping[str, str], name: str, instance: str) -> str:
+    value = env.get(name, "")
+    if not value:
+        raise AuthError(instance, f"environment variable {name} is not set or empty")
+    return value
+
+
+class JiraClient:
+    """The Jira REST calls of the bridge (reads and its two kinds of writes)."""
+
+    def __init__(self, transport: HttpTransport) -> None:
+        self.transport = transport
+
+    # -- metadata -----------------------------------------------------------------------------
+    def fields(self) -> list[dict[str, Any]]:
+        """`GET /field`: every system and custom field with its id, name and clause names."""
+        return _list(self.transport.get_json(f"{_API}/field"), self.transport.instance)
+
+    def myself(self) -> dict[str, Any]:
+        """`GET /myself`: the account the credentials belong to (the bridge's bot)."""
+        return _dict(self.transport.get_json(f"{_API}/myself"), self.transport.instance)
+
+    # -- reading issues -----------------------------------------------------------------------
+    def search_ids(self, jql: str, next_page_token: str | None, max_results: int) -> dict[str, Any]:
+        """One page of enhanced search asking for ids only (pages of up to 5,000 ids).
+
+        Sent as POST so a long JQL never hits URL length limits; it is a read and safe to
+        repeat, so the transport may retry it.
+        """
+        body: dict[str, Any] = {"jql": jql, "fields": ["id"], "maxResults": max_results}
+        if next_page_token:
+            body["nextPageToken"] = next_page_token
+        data = self.transport.request_json(
+            "POST", f"{_API}/search/jql", json=body, write=False, idempotent=True
+        )
+        return _dict(data, self.transport.instance)
+
+    def bulkfetch(self, ids: Sequence[str], fields: Sequence[str]) -> list[dict[str, Any]]:
+        """Details of up to 100 issues; ids that vanished or are invisible are simply absent."""
+        if len(ids) > BULKFETCH_MAX:
+            raise ValueError(f"bulkfetch takes at most {BULKFETCH_MAX} ids, got {len(ids)}")
+        body = {"issueIdsOrKeys": list(ids), "fields": list(fields), "fieldsByKeys": False}
+        data = self.transport.request_json(
+            "POST", f"{_API}/issue/bulkfetch", json=body, write=False, idempotent=True
+        )
+        return _list(
+            _dict(data, self.transport.instance).get("issues", []), self.transport.instance
+        )
+
+    # -- writing ------------------------------------------------------------------------------
+    def edit_labels(self, key: str, add: Sequence[str], remove: Sequence[str]) -> None:
+        """Add and remove labels in ONE edit with the `update` verbs.
+
+        Never `fields.labels`: that SETs the whole list and would drop labels a person added
+        since we last read the issue. `notifyUsers=false` spares watchers an e-mail, but Jira
+        silently ignores it unless the account administers the project.
+        """
+        verbs = [{"add": label} for label in add] + [{"remove": label} for label in remove]
+        self.transport.request(
+            "PUT",
+            f"{_API}/issue/{_segment(key)}",
+            params={"notifyUsers": "false"},
+            json={"update": {"labels": verbs}},
+        )
+
+    def iter_comments(self, key: str) -> Iterator[dict[str, Any]]:
+        """Every comment of an issue with its properties (comments still page by `startAt`)."""
+        start = 0
+        while True:
+            data = _dict(
+                self.transport.get_json(
+                    f"{_API}/issue/{_segment(key)}/comment",
+                    params={"startAt": start, "maxResults": _COMMENT_PAGE, "expand": "properties"},
+                ),
+                self.transport.instance,
+            )
+            comments = _list(data.get("comments", []), self.transport.instance)
+            yield from comments
+            start += len(comments)
+            if not comments or start >= int(data.get("total", 0)):
+                return
+
+    def get_comment(self, key: str, comment_id: str) -> dict[str, Any]:
+        path = f"{_API}/issue/{_segment(key)}/comment/{_segment(comment_id)}"
+        data = self.transport.get_json(path, params={"expand": "properties"})
+        return _dict(data, self.transport.instance)
+
+    def create_comment(
+        self, key: str, body: dict[str, Any], properties: list[dict[str, Any]]
+    ) -> dict[str, Any]:
+        """POST a comment carrying its entity properties in the same request (one write)."""
+        data = self.transport.request_json(
+            "POST",
+            f"{_API}/issue/{_segment(key)}/comment",
+            json={"body": body, "properties": properties},
+        )
+        return _dict(data, self.transport.instance)
+
+    def update_comment(self, key: str, comment_id: str, body: dict[str, Any]) -> None:
+        self.transport.request(
+            "PUT",
+            f"{_API}/issue/{_segment(key)}/comment/{_segment(comment_id)}",
+            params={"notifyUsers": "false"},
+            json={"body": body},
+        )
+
+    def delete_comment(self, key: str, comment_id: str) -> None:
+        self.transport.request(
+            "DELETE", f"{_API}/issue/{_segment(key)}/comment/{_segment(comment_id)}"
+        )
+
+    def close(self) -> None:
+        self.transport.close()
+
+
+def _segment(value: str) -> str:
+    """One URL path segment: a key or id from the store can never inject a path."""
+    return quote(str(value), safe="")
+
+
+def _dict(data: Any, instance: str) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        raise BadResponse(instance, f"expected a JSON object, got {type(data).__name__}")
+    return data
+
+
+def _list(data: Any, instance: str) -> list[dict[str, Any]]:
+    if not isinstance(data, list):
+        raise BadResponse(instance, f"expected a JSON array, got {type(data).__name__}")
+    return [item for item in data if isinstance(item, dict)]

@@ -1,0 +1,222 @@
+"""JSON shapes of the simulated site: issues, comments, users, fields and webhook bodies."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import UTC, datetime
+from typing import Any
+
+from .state import STATUSES, SimIssue, SimState, SimUser, StoredComment
+
+__all__ = [
+    "SYSTEM_FIELDS",
+    "comment_json",
+    "field_catalog",
+    "issue_json",
+    "jira_datetime",
+    "user_json",
+    "webhook_comment",
+    "webhook_issue",
+]
+
+SYSTEM_FIELDS = (
+    ("summary", "Summary", ["summary"]),
+    ("status", "Status", ["status"]),
+    ("labels", "Labels", ["labels"]),
+    ("assignee", "Assignee", ["assignee"]),
+    ("parent", "Parent", ["parent"]),
+    ("duedate", "Due date", ["due", "duedate"]),
+    ("updated", "Updated", ["updated", "updatedDate"]),
+    ("created", "Created", ["created", "createdDate"]),
+    ("issuetype", "Issue Type", ["issuetype", "type"]),
+    ("priority", "Priority", ["priority"]),
+    ("resolution", "Resolution", ["resolution"]),
+    ("project", "Project", ["project"]),
+    ("comment", "Comment", ["comment"]),
+)
+_PRIORITIES = {"Highest": "1", "High": "2", "Medium": "3", "Low": "4", "Lowest": "5"}
+_TYPES = {"Epic": "10000", "Story": "10001", "Task": "10002", "Bug": "10004"}
+
+
+def jira_datetime(millis: int) -> str:
+    """Jira's timestamp format: `2024-05-01T12:34:56.789+0000`."""
+    moment = datetime.fromtimestamp(millis / 1000, UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{millis % 1000:03d}+0000"
+
+
+def user_json(user: SimUser | None, base: str) -> dict[str, Any] | None:
+    if user is None:
+        return None
+    return {
+        "self": f"{base}/rest/api/3/user?accountId={user.account_id}",
+        "accountId": user.account_id,
+        "displayName": user.display_name,
+        "active": True,
+        "timeZone": user.time_zone,
+        "accountType": "atlassian",
+    }
+
+
+def field_catalog(state: SimState) -> list[dict[str, Any]]:
+    """`GET /field`: system fields then custom ones, with their JQL clause names."""
+    items = [
+        {
+            "id": fid,
+            "key": fid,
+            "name": name,
+            "custom": False,
+            "orderable": True,
+            "navigable": True,
+            "searchable": True,
+            "clauseNames": clauses,
+        }
+        for fid, name, clauses in SYSTEM_FIELDS
+    ]
+    for fid, name in state.custom_fields.items():
+        number = fid.removeprefix("customfield_")
+        items.append(
+            {
+                "id": fid,
+                "key": fid,
+                "name": name,
+                "custom": True,
+                "orderable": True,
+                "navigable": True,
+                "searchable": True,
+                "clauseNames": [f"cf[{number}]", name],
+                "schema": {
+                    "type": "number" if name == "Story Points" else "string",
+                    "custom": "com.atlassian.jira.plugin.system.customfieldtypes:float",
+                    "customId": int(number),
+                },
+            }
+        )
+    return items
+
+
+def _status(name: str, base: str) -> dict[str, Any]:
+    status = STATUSES[name]
+    key, cat_id, cat_name, colour = status["category"]
+    return {
+        "self": f"{base}/rest/api/3/status/{status['id']}",
+        "description": "",
+        "name": name,
+        "id": status["id"],
+        "statusCategory": {
+            "self": f"{base}/rest/api/3/statuscategory/{cat_id}",
+            "id": cat_id,
+            "key": key,
+            "colorName": colour,
+            "name": cat_name,
+        },
+    }
+
+
+def _all_fields(issue: SimIssue, state: SimState, base: str) -> dict[str, Any]:
+    fields: dict[str, Any] = {
+        "summary": issue.summary,
+        "status": _status(issue.status, base),
+        "labels": list(issue.labels),
+        "assignee": user_json(state.user(issue.assignee), base),
+        "duedate": issue.duedate,
+        "updated": jira_datetime(issue.updated),
+        "created": jira_datetime(issue.created),
+        "issuetype": {
+            "id": _TYPES.get(issue.issuetype, "10002"),
+            "name": issue.issuetype,
+            "subtask": False,
+            "hierarchyLevel": 1 if issue.issuetype == "Epic" else 0,
+        },
+        "priority": {"id": _PRIORITIES.get(issue.priority, "3"), "name": issue.priority},
+        "resolution": {"id": "10000", "name": issue.resolution} if issue.resolution else None,
+        "project": {
+            "id": str(10000 + sorted(state.project_counters).index(issue.project)),
+            "key": issue.project,
+            "name": issue.project,
+            "projectTypeKey": "software",
+        },
+    }
+    parent = state.find(issue.parent) if issue.parent else None
+    if parent is not None:
+        fields["parent"] = {
+            "id": str(parent.id),
+            "key": parent.key,
+            "self": f"{base}/rest/api/3/issue/{parent.id}",
+            "fields": {"summary": parent.summary, "status": _status(parent.status, base)},
+        }
+    for fid in state.custom_fields:
+        fields[fid] = issue.custom.get(fid)
+    return fields
+
+
+def issue_json(
+    issue: SimIssue, state: SimState, base: str, wanted: Collection[str] | None
+) -> dict[str, Any]:
+    """An issue as search/bulkfetch return it; `wanted` None means every field."""
+    out: dict[str, Any] = {
+        "expand": "renderedFields,names,schema,operations,editmeta,changelog",
+        "id": str(issue.id),
+        "self": f"{base}/rest/api/3/issue/{issue.id}",
+        "key": issue.key,
+    }
+    if wanted is not None and not (set(wanted) - {"id", "key"}):
+        return out
+    everything = _all_fields(issue, state, base)
+    if wanted is None:
+        out["fields"] = everything
+    else:
+        out["fields"] = {name: everything[name] for name in wanted if name in everything}
+    return out
+
+
+def comment_json(
+    comment: StoredComment, issue: SimIssue, state: SimState, base: str, *, properties: bool
+) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "self": f"{base}/rest/api/3/issue/{issue.id}/comment/{comment.id}",
+        "id": str(comment.id),
+        "author": user_json(state.user(comment.author), base),
+        "body": comment.body,
+        "updateAuthor": user_json(state.user(comment.update_author), base),
+        "created": jira_datetime(comment.created),
+        "updated": jira_datetime(comment.updated),
+        "jsdPublic": True,
+    }
+    if properties:
+        out["properties"] = [{"key": k, "value": v} for k, v in comment.properties.items()]
+    return out
+
+
+def webhook_issue(
+    event: str,
+    type_name: str,
+    issue: SimIssue,
+    state: SimState,
+    base: str,
+    actor: SimUser | None,
+    changes: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """Body of a `jira:issue_*` delivery, shaped like Atlassian's documented example."""
+    body: dict[str, Any] = {
+        "timestamp": state.now_ms(),
+        "webhookEvent": event,
+        "issue_event_type_name": type_name,
+        "user": user_json(actor, base),
+        "issue": issue_json(issue, state, base, None),
+    }
+    if changes:
+        body["changelog"] = {"id": str(state.now_ms()), "items": changes}
+    return body
+
+
+def webhook_comment(
+    event: str, comment: StoredComment, issue: SimIssue, state: SimState, base: str
+) -> dict[str, Any]:
+    """Body of a `comment_*` delivery: no `user`; the actor is the comment's (update) author."""
+    summary = issue_json(issue, state, base, ["summary", "status", "issuetype", "priority"])
+    return {
+        "timestamp": state.now_ms(),
+        "webhookEvent": event,
+        "comment": comment_json(comment, issue, state, base, properties=False),
+        "issue": summary,
+    }
