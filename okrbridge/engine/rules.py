@@ -1,0 +1,189 @@
+"""Match rules compiled once into fast predicates, and indexed so a task meets few of them.
+
+Comparisons of identifiers (containers, labels, parents, assignees, field values) ignore case:
+GitHub treats labels and repository names case-insensitively, and a rule written `growth` for a
+label shown as `Growth` is never meant to miss. Connector instance names are compared exactly;
+`title_regex` is applied as written (use `(?i)` for case-insensitive titles).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from okrbridge.domain import MatchRule, StatusCategory
+
+from .taskview import TaskView, category_of
+
+__all__ = ["CompiledRule", "RuleIndex", "compile_rule"]
+
+
+def _folded(value: str | Sequence[str] | None) -> frozenset[str] | None:
+    if value is None:
+        return None
+    values = [value] if isinstance(value, str) else value
+    return frozenset(item.casefold() for item in values)
+
+
+def _categories(
+    value: StatusCategory | Sequence[StatusCategory] | None,
+) -> frozenset[StatusCategory] | None:
+    if value is None:
+        return None
+    return frozenset([value] if isinstance(value, StatusCategory) else value)
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledRule:
+    """One match rule ready to test; `target` numbers what a match maps the task to."""
+
+    target: int
+    connector: str | None
+    containers: frozenset[str] | None
+    labels_any: frozenset[str]
+    labels_all: frozenset[str]
+    labels_none: frozenset[str]
+    parents: frozenset[str] | None
+    categories: frozenset[StatusCategory] | None
+    assignees: frozenset[str] | None
+    title: re.Pattern[str] | None
+    fields: tuple[tuple[str, str], ...]
+
+    def matches(self, task: TaskView, labels: frozenset[str]) -> bool:
+        """True when every set condition holds; `labels` are the task's labels, case-folded.
+
+        One flat function on purpose: it runs a few times per task, 100,000s of times a sync.
+        """
+        if self.connector is not None and task.connector != self.connector:
+            return False
+        if self.containers is not None and task.container.casefold() not in self.containers:
+            return False
+        if self.labels_any and self.labels_any.isdisjoint(labels):
+            return False
+        if self.labels_all and not self.labels_all <= labels:
+            return False
+        if self.labels_none and not self.labels_none.isdisjoint(labels):
+            return False
+        if self.categories is not None and category_of(task) not in self.categories:
+            return False
+        if self.parents is not None:
+            parent = task.parent
+            if parent is None or parent.casefold() not in self.parents:
+                return False
+        if self.assignees is not None and self.assignees.isdisjoint(
+            map(str.casefold, task.assignees)
+        ):
+            return False
+        if self.title is not None and self.title.search(task.title) is None:
+            return False
+        return not self.fields or _fields_match(self.fields, task.fields)
+
+
+def _fields_match(wanted: tuple[tuple[str, str], ...], values: Mapping[str, object]) -> bool:
+    for name, expected in wanted:
+        value = values.get(name)
+        if value is None or str(value).casefold() != expected:
+            return False
+    return True
+
+
+def compile_rule(rule: MatchRule, target: int) -> CompiledRule:
+    """Compile `rule` (its regex once) into a predicate that maps a match to `target`."""
+    return CompiledRule(
+        target=target,
+        connector=rule.connector,
+        containers=_folded(rule.container),
+        labels_any=_folded(rule.labels_any) or frozenset(),
+        labels_all=_folded(rule.labels_all) or frozenset(),
+        labels_none=_folded(rule.labels_none) or frozenset(),
+        parents=_folded(rule.parent),
+        categories=_categories(rule.status_category),
+        assignees=_folded(rule.assignee),
+        title=re.compile(rule.title_regex) if rule.title_regex is not None else None,
+        fields=tuple((name, value.casefold()) for name, value in sorted(rule.field.items())),
+    )
+
+
+_KIND_COST = {"parent": 1, "label": 1, "container": 2, "field": 2, "connector": 8}
+"""Rough share of tasks a key of each kind selects: a parent or a label picks few tasks, a
+container more, a whole connector instance most."""
+
+_Key = str | tuple[str, str]
+_NONE: list[CompiledRule] = []
+_Option = tuple[str, frozenset[_Key]]
+
+
+def _options(rule: CompiledRule) -> list[_Option]:
+    """Ways to file `rule`: a kind and the keys under which a matching task must appear."""
+    options: list[_Option] = []
+    if rule.containers is not None:
+        options.append(("container", frozenset(rule.containers)))
+    if rule.parents is not None:
+        options.append(("parent", frozenset(rule.parents)))
+    if rule.labels_any:
+        options.append(("label", frozenset(rule.labels_any)))
+    options += [("label", frozenset([label])) for label in rule.labels_all]
+    options += [("field", frozenset([item])) for item in rule.fields]
+    if rule.connector is not None:
+        options.append(("connector", frozenset([rule.connector])))
+    return options
+
+
+class RuleIndex:
+    """Rules filed under their most selective condition, so each task meets only candidates.
+
+    A matching task must carry every key of at least one filing option of a rule (its
+    container, its parent, one of its `labels_any`, any one of its `labels_all`, ...). Each
+    rule is filed under the option shared with the fewest other rules, weighted by how many
+    tasks a key of that kind usually selects; a rule with no option meets every task. Filing
+    is only a pre-filter: candidates are still tested in full, so it never changes a match.
+    """
+
+    def __init__(self, rules: Iterable[CompiledRule]) -> None:
+        self.buckets: dict[str, dict[_Key, list[CompiledRule]]] = {kind: {} for kind in _KIND_COST}
+        self.always: list[CompiledRule] = []
+        planned = [(rule, _options(rule)) for rule in rules]
+        sharing: Counter[tuple[str, _Key]] = Counter(
+            (kind, key) for _, options in planned for kind, keys in options for key in keys
+        )
+        for rule, options in planned:
+            if not options:
+                self.always.append(rule)
+                continue
+            kind, keys = min(
+                options,
+                key=lambda option: (
+                    _KIND_COST[option[0]] * sum(sharing[(option[0], key)] for key in option[1])
+                ),
+            )
+            for key in keys:
+                self.buckets[kind].setdefault(key, []).append(rule)
+        self.by_container = self.buckets["container"]
+        self.by_parent = self.buckets["parent"]
+        self.by_label = self.buckets["label"]
+        self.by_field = self.buckets["field"]
+        self.by_connector = self.buckets["connector"]
+
+    def candidates(self, task: TaskView, labels: frozenset[str]) -> list[list[CompiledRule]]:
+        """Lists of the rules that may match `task` (a rule may repeat); others cannot."""
+        found = [self.always]
+        if self.by_container:
+            found.append(self.by_container.get(task.container.casefold(), _NONE))
+        if self.by_label:
+            by_label = self.by_label
+            found += [by_label[label] for label in labels if label in by_label]
+        if self.by_parent:
+            parent = task.parent
+            if parent is not None:
+                found.append(self.by_parent.get(parent.casefold(), _NONE))
+        if self.by_field:
+            by_field = self.by_field
+            for name, value in task.fields.items():
+                bucket = by_field.get((name, str(value).casefold()))
+                if bucket is not None:
+                    found.append(bucket)
+        if self.by_connector:
+            found.append(self.by_connector.get(task.connector, _NONE))
+        return found
