@@ -199,6 +199,11 @@ class Connector(Generic[S]):
         """Make the writes of one change; never touch labels or comments the bridge does not own."""
         raise NotImplementedError
 
+    def cleanup_artifacts(self, *, dry_run: bool = False) -> list[str]:
+        """Remove tool-level things the bridge created (e.g. its label definitions on a board or
+        repository) that no task uses any more; return what was (or would be) removed."""
+        return []
+
     def close(self) -> None:
         """Release network resources."""
 

@@ -35,7 +35,7 @@ from okrbridge.sync.queue import (
     start_attempt,
 )
 
-__all__ = ["DrainResult", "ProgressCallback", "drain", "expected_writes", "write_budget"]
+__all__ = ["DrainResult", "ProgressCallback", "drain", "expected_writes", "load_task", "write_budget"]
 
 ProgressCallback = Callable[[int, int], None]
 """Called with (rows done, rows total) after each row."""
@@ -63,7 +63,7 @@ def expected_writes(change: PushChange) -> int:
     return max(1, labels + (change.comment is not None) + (change.field_value is not None))
 
 
-def _load_task(store: Store, task_id: int) -> Task | None:
+def load_task(store: Store, task_id: int) -> Task | None:
     with store.session() as session:
         row = session.get(TaskRow, task_id)
         if row is None or row.deleted:
@@ -132,7 +132,7 @@ def _apply_one(
 ) -> bool:
     """Apply one row; True when the connector must stop draining."""
     instance = connector.instance
-    task = _load_task(store, item.task_id)
+    task = load_task(store, item.task_id)
     if task is None:  # deleted since it was planned: nothing to mark
         with store.session() as session:
             record_failure(session, instance, item, "", "task deleted", final=True, run_id=run_id)

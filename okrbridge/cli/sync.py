@@ -1,0 +1,240 @@
+"""Bodies of `sync` and `cleanup`: progress while working, then a summary (or JSON)."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+from okrbridge.cli.common import EXIT_FAILURE, EXIT_USAGE, fail, load, open_store, stderr, stdout
+
+if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
+
+    from okrbridge.sync.cleanup import CleanupReport
+    from okrbridge.sync.runner import SyncReport
+
+
+class RichObserver:
+    """Progress bars per connector: pages and tasks pulled, then writes pushed with an ETA."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.pull: dict[str, TaskID] = {}
+        self.push: dict[str, TaskID] = {}
+
+    def pull_started(self, instance: str, full: bool) -> None:
+        label = f"{instance}: {'full pull' if full else 'pull'}"
+        self.pull[instance] = self.progress.add_task(label, total=None, unit="tasks")
+
+    def pull_page(self, instance: str, tasks: int) -> None:
+        self.progress.advance(self.pull[instance], tasks)
+
+    def push_progress(self, instance: str, done: int, total: int) -> None:
+        if instance not in self.push:
+            self.progress.update(self.pull[instance], total=1, completed=1)
+            self.push[instance] = self.progress.add_task(
+                f"{instance}: push", total=total, unit="changes"
+            )
+        self.progress.update(self.push[instance], completed=done, total=total)
+
+
+def _progress() -> Progress:
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        console=stderr(),
+        transient=False,
+        disable=not sys.stderr.isatty(),
+    )
+
+
+def run_sync_command(
+    path: Path | None, *, dry_run: bool, connectors: list[str], full: bool, as_json: bool
+) -> None:
+    from okrbridge.connector.registry import default_registry
+    from okrbridge.sync.runner import run_sync
+
+    loaded = load(path)
+    unknown = [name for name in connectors if name not in loaded.config.connectors]
+    if unknown:
+        known = ", ".join(loaded.config.connectors) or "none"
+        fail(f"unknown connector instance(s) {', '.join(unknown)}; configured: {known}", EXIT_USAGE)
+    with open_store(loaded) as store, _progress() as progress:
+        report = run_sync(
+            loaded.config,
+            store,
+            default_registry(),
+            dry_run=dry_run,
+            full=full,
+            only=connectors,
+            observer=RichObserver(progress),
+            env=dict(os.environ),
+        )
+    if as_json:
+        typer.echo(json.dumps(sync_json(report), indent=2))
+    else:
+        if dry_run:
+            print_dry_run(report)
+        print_summary(report)
+    if not report.ok:
+        raise typer.Exit(EXIT_FAILURE)
+
+
+def sync_json(report: SyncReport) -> dict[str, Any]:
+    """The `sync --json` document (stable: fields are only ever added)."""
+    return {
+        "dry_run": report.dry_run,
+        "ok": report.ok,
+        "key_result_status_changes": report.key_result_status_changes,
+        "connectors": [
+            {
+                "instance": c.instance,
+                "type": c.type,
+                "ok": c.ok,
+                "full": c.full,
+                "pulled": c.pulled,
+                "changed": c.changed,
+                "deleted": c.deleted,
+                "mapped": c.mapped,
+                "status_changes": c.status_changes,
+                "writes": {
+                    "planned": c.writes_planned,
+                    "made": c.writes_made,
+                    "failed": c.writes_failed,
+                    "pending": c.writes_pending,
+                },
+                "requests": c.stats.requests,
+                "rate_limit_waits": c.stats.rate_limit_waits,
+                "cost_points": c.stats.cost_points,
+                "error": c.error,
+                "planned": [_plan_json(p) for p in c.planned] if report.dry_run else [],
+            }
+            for c in report.connectors
+        ],
+    }
+
+
+def _plan_json(plan: Any) -> dict[str, Any]:
+    from okrbridge.sync.runner import change_actions_of
+
+    task = plan.planned.change.task
+    return {
+        "task": task.key,
+        "url": task.url,
+        "reasons": [r.value for r in plan.planned.reasons],
+        "writes": [{"action": a, "detail": d} for a, d in change_actions_of(plan)],
+    }
+
+
+def print_dry_run(report: SyncReport) -> None:
+    from okrbridge.sync.runner import change_actions_of
+
+    console = stdout()
+    symbols = {"add_label": "+", "remove_label": "-", "set_field": "~"}
+    for connector in report.connectors:
+        if not connector.planned:
+            continue
+        console.print(f"[bold]{connector.instance}[/]: planned writes (dry run, nothing written)")
+        for plan in connector.planned:
+            task = plan.planned.change.task
+            reasons = "; ".join(r.value for r in plan.planned.reasons)
+            console.print(
+                f"  [cyan]{task.key}[/] {task.title}  [dim]({reasons})[/]", soft_wrap=True
+            )
+            for action, detail in change_actions_of(plan):
+                symbol = symbols.get(action, "~")
+                colour = {"+": "green", "-": "red"}.get(symbol, "yellow")
+                what = action.replace("_", " ")
+                console.print(f"    [{colour}]{symbol} {what}[/] {detail}", markup=True)
+
+
+def print_summary(report: SyncReport) -> None:
+    from rich.table import Table
+
+    table = Table(title="okrbridge sync" + (" (dry run)" if report.dry_run else ""))
+    for column in ("connector", "pulled", "changed", "mapped", "status changes"):
+        table.add_column(column, justify="right" if column != "connector" else "left")
+    for column in ("writes planned", "made", "failed", "queued", "requests"):
+        table.add_column(column, justify="right")
+    table.add_column("error", overflow="fold")
+    for c in report.connectors:
+        table.add_row(
+            c.instance,
+            str(c.pulled),
+            str(c.changed),
+            str(c.mapped),
+            str(c.status_changes),
+            str(c.writes_planned),
+            str(c.writes_made),
+            str(c.writes_failed),
+            str(c.writes_pending),
+            str(c.stats.requests)
+            + (f" ({c.stats.cost_points:g} pts)" if c.stats.cost_points else ""),
+            f"[red]{c.error}[/]" if c.error else "",
+        )
+    console = stdout()
+    console.print(table)
+    if report.key_result_status_changes:
+        console.print(
+            "Key results whose status changed: " + ", ".join(report.key_result_status_changes)
+        )
+    if not report.connectors:
+        console.print("No connector instance is enabled: only check-ins feed the key results.")
+
+
+def _requests(report: Any) -> str:
+    points = report.stats.cost_points
+    return str(report.stats.requests) + (f" ({points:g} pts)" if points else "")
+
+
+def run_cleanup_command(path: Path | None, *, connectors: list[str], dry_run: bool) -> None:
+    from okrbridge.connector.registry import default_registry
+    from okrbridge.sync.cleanup import run_cleanup
+
+    loaded = load(path)
+    with open_store(loaded) as store:
+        reports = run_cleanup(
+            loaded.config,
+            store,
+            default_registry(),
+            only=connectors,
+            dry_run=dry_run,
+            env=dict(os.environ),
+        )
+    print_cleanup(reports, dry_run)
+    if any(r.errors for r in reports):
+        raise typer.Exit(EXIT_FAILURE)
+
+
+def print_cleanup(reports: list[CleanupReport], dry_run: bool) -> None:
+    console = stdout()
+    for r in reports:
+        verb = "would clean" if dry_run else "cleaned"
+        console.print(
+            f"[bold]{r.instance}[/]: {verb} {r.tasks} task(s): {r.labels_removed} label(s) "
+            f"removed, {r.comments_deleted} comment(s) deleted"
+        )
+        for line in r.actions if dry_run else []:
+            console.print(f"  {line}", markup=False)
+        for line in r.artifacts:
+            console.print(f"  {line}", markup=False)
+        for line in r.errors:
+            console.print(f"  [red]error:[/] {line}")
