@@ -35,7 +35,14 @@ from okrbridge.sync.queue import (
     start_attempt,
 )
 
-__all__ = ["DrainResult", "ProgressCallback", "drain", "expected_writes", "load_task", "write_budget"]
+__all__ = [
+    "DrainResult",
+    "ProgressCallback",
+    "drain",
+    "expected_writes",
+    "load_task",
+    "write_budget",
+]
 
 ProgressCallback = Callable[[int, int], None]
 """Called with (rows done, rows total) after each row."""
