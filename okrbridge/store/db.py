@@ -47,7 +47,10 @@ def normalize_url(url: str | URL) -> URL:
         parsed = make_url(url)
     except ArgumentError:
         # The message of ArgumentError repeats the URL, which may hold a password.
-        raise StoreError(f"store URL {_mask_unparsed(str(url))!r} is not a valid URL") from None
+        raise StoreError(
+            f"store URL {_mask_unparsed(str(url))} is not a valid URL "
+            "(expected e.g. sqlite:///path/to/file.db or postgresql://user@host/db)"
+        ) from None
     if parsed.drivername in ("postgres", "postgresql"):
         parsed = parsed.set(drivername="postgresql+psycopg")
     return parsed
@@ -63,12 +66,9 @@ def redact_url(url: str | URL) -> str:
 
 
 def _mask_unparsed(url: str) -> str:
-    scheme, sep, rest = url.partition("://")
-    if not sep or "@" not in rest:
-        return url
-    credentials, _, host = rest.rpartition("@")
-    user = credentials.split(":", 1)[0]
-    return f"{scheme}://{user}:***@{host}"
+    """Show an unparseable URL by its scheme only: the rest may hold a password."""
+    scheme, sep, _ = url.partition("://")
+    return f"{scheme}://..." if sep and scheme.replace("+", "").isalnum() else "<unparseable>"
 
 
 def make_engine(url: str | URL, **kwargs: Any) -> Engine:

@@ -1,0 +1,68 @@
+"""Named leases so that one replica at a time runs a job; each call is one atomic statement.
+
+Call them in a short transaction of their own, so the lease is visible to others at once.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import Table, delete, update
+from sqlalchemy.orm import Session
+
+from okrbridge.store.models import LeaseRow
+from okrbridge.store.repos._sql import now_or, rowcount, upsert_insert
+
+__all__ = ["acquire_lease", "release_lease", "renew_lease"]
+
+LEASES: Table = LeaseRow.__table__  # type: ignore[assignment]
+
+
+def _ttl(ttl: timedelta | float) -> timedelta:
+    return ttl if isinstance(ttl, timedelta) else timedelta(seconds=ttl)
+
+
+def acquire_lease(
+    session: Session,
+    name: str,
+    holder: str,
+    ttl: timedelta | float,
+    *,
+    now: datetime | None = None,
+) -> bool:
+    """Take `name` for `ttl` if it is free, expired or already ours; True when we hold it."""
+    at = now_or(now)
+    stmt = upsert_insert(session, LEASES).values(
+        name=name, holder=holder, expires_at=at + _ttl(ttl)
+    )
+    # The conflict branch only fires for a free-able row; otherwise nothing is written and the
+    # statement reports zero rows, on both dialects.
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[LEASES.c.name],
+        set_={"holder": stmt.excluded.holder, "expires_at": stmt.excluded.expires_at},
+        where=(LEASES.c.holder == stmt.excluded.holder) | (LEASES.c.expires_at <= at),
+    )
+    return rowcount(session.execute(stmt)) == 1
+
+
+def renew_lease(
+    session: Session,
+    name: str,
+    holder: str,
+    ttl: timedelta | float,
+    *,
+    now: datetime | None = None,
+) -> bool:
+    """Extend our lease; False when someone else holds it now (we lost it)."""
+    result = session.execute(
+        update(LEASES)
+        .where(LEASES.c.name == name, LEASES.c.holder == holder)
+        .values(expires_at=now_or(now) + _ttl(ttl))
+    )
+    return rowcount(result) == 1
+
+
+def release_lease(session: Session, name: str, holder: str) -> bool:
+    """Give the lease up if we hold it."""
+    result = session.execute(delete(LEASES).where(LEASES.c.name == name, LEASES.c.holder == holder))
+    return rowcount(result) == 1

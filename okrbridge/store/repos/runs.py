@@ -1,0 +1,68 @@
+"""Sync runs: one row per connector run with its counters, status and error."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from okrbridge.store.models import SyncRunRow
+from okrbridge.store.repos._sql import now_or
+
+__all__ = ["COUNTERS", "finish_run", "last_runs", "start_run"]
+
+COUNTERS = frozenset(
+    {
+        "pulled",
+        "changed",
+        "deleted",
+        "mapped",
+        "status_changes",
+        "writes_planned",
+        "writes_made",
+        "writes_failed",
+    }
+)
+
+
+def start_run(
+    session: Session, connector: str, kind: str, dry_run: bool, *, now: datetime | None = None
+) -> int:
+    """Record a run as started (status `running`); return its id."""
+    run = SyncRunRow(connector=connector, kind=kind, dry_run=dry_run, started_at=now_or(now))
+    run.status = "running"
+    session.add(run)
+    session.flush()
+    return run.id
+
+
+def finish_run(
+    session: Session,
+    run_id: int,
+    status: str,
+    *,
+    error: str | None = None,
+    stats: dict[str, Any] | None = None,
+    now: datetime | None = None,
+    **counters: int,
+) -> None:
+    """Close a run with its status (`ok` or `failed`), counters, error and extra stats."""
+    unknown = set(counters) - COUNTERS
+    if unknown:
+        raise TypeError(f"unknown run counters: {sorted(unknown)}")
+    values: dict[str, Any] = {"status": status, "finished_at": now_or(now), "error": error}
+    values.update(counters)
+    if stats is not None:
+        values["stats"] = stats
+    session.execute(update(SyncRunRow).where(SyncRunRow.id == run_id).values(values))
+
+
+def last_runs(session: Session, kind: str | None = None) -> dict[str, SyncRunRow]:
+    """Connector -> its most recent run (of `kind`, when given)."""
+    latest = select(func.max(SyncRunRow.id)).group_by(SyncRunRow.connector)
+    if kind is not None:
+        latest = latest.where(SyncRunRow.kind == kind)
+    runs = session.scalars(select(SyncRunRow).where(SyncRunRow.id.in_(latest)))
+    return {run.connector: run for run in runs}
