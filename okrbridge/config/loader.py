@@ -173,7 +173,8 @@ def _raw_ids(data: Mapping[str, Any]) -> dict[str, set[str]]:
 
     def ids(items: Any, inner: str | None = None) -> set[str]:
         found: set[str] = set()
-        for item in items if isinstance(items, list) else []:
+        # A table written where an array of tables belongs still names its ids.
+        for item in items if isinstance(items, list) else [items]:
             if not isinstance(item, dict):
                 continue
             if inner is None and isinstance(item.get("id"), str):

@@ -18,7 +18,7 @@ from typing import Annotated, Any, Union, get_args, get_origin
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
-from okrbridge.config.problems import KeyPath
+from okrbridge.config.problems import KeyPath, format_path
 
 __all__ = ["LocatedMessage", "allowed_keys", "suggest", "validation_messages"]
 
@@ -172,6 +172,8 @@ def _single(error: _Error, data: Any, model: type[BaseModel], *, show_input: boo
         return _unknown_key(error.path, model)
     if kind in ("enum", "literal_error"):
         return _bad_choice(detail, show_input=show_input)
+    if kind in ("list_type", "model_type", "model_attributes_type", "dict_type"):
+        return _shape(error.path, detail, kind == "list_type")
     if kind == "too_short":
         least = (detail.get("ctx") or {}).get("min_length", 1)
         return f"needs at least {least} item{'s' if least != 1 else ''}"
@@ -200,6 +202,29 @@ def _bad_choice(detail: ErrorDetails, *, show_input: bool) -> str:
     text = f"{head}: expected {expected}" if expected else f"{head}: {detail['msg']}"
     best = suggest(str(value), choices) if show_input and isinstance(value, str) else None
     return f"{text} (did you mean '{best}'?)" if best else text
+
+
+def _shape(path: KeyPath, detail: ErrorDetails, wants_list: bool) -> str:
+    """Tables and arrays mixed up: the most common TOML slip, answered in TOML terms."""
+    got = _toml_kind(detail["input"])
+    name = format_path(tuple(s for s in path if isinstance(s, str)))
+    if wants_list and got == "a table":
+        return f"expected an array, got a table (for a list of tables write [[{name}]])"
+    if wants_list:
+        return f"expected an array, got {got}"
+    return f"expected a table ([{name}] or {{ key = value }}), got {got}"
+
+
+def _toml_kind(value: object) -> str:
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, bool):
+        return "a boolean"
+    return f"a {type(value).__name__}"
 
 
 def _with_input(message: str, detail: ErrorDetails, show_input: bool) -> str:

@@ -172,8 +172,9 @@ def test_example_with_connectors_enabled_asks_for_their_secrets(
     assert missing == [
         ("connectors.jira-mkt.email_env", "JIRA_EMAIL"),
         ("connectors.jira-mkt.token_env", "JIRA_API_TOKEN"),
-        ("connectors.trello-launch.key_env", "TRELLO_KEY"),
+        ("connectors.trello-launch.key_env", "TRELLO_API_KEY"),
         ("connectors.trello-launch.token_env", "TRELLO_TOKEN"),
+        ("connectors.trello-launch.secret_env", "TRELLO_APP_SECRET"),
     ]
 
 

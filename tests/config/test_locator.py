@@ -126,3 +126,24 @@ def tomllib_literal(value: object) -> str:
         return str(value)
     text = str(value).replace("\\", "\\\\").replace('"', '\\"')
     return f'"{text}"'
+
+
+def _paths(value: object, prefix: tuple[str | int, ...] = ()) -> list[tuple[str | int, ...]]:
+    found: list[tuple[str | int, ...]] = [prefix] if prefix else []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found += _paths(item, (*prefix, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found += _paths(item, (*prefix, index))
+    return found
+
+
+def test_every_path_of_the_example_and_the_sample_is_located() -> None:
+    from tests.config.conftest import EXAMPLE
+
+    for text in (DOC, EXAMPLE.read_text(encoding="utf-8")):
+        lines = locate_keys(text)
+        missing = [path for path in _paths(tomllib.loads(text)) if path not in lines]
+        assert missing == []
+        assert len(lines) == len(_paths(tomllib.loads(text)))
