@@ -21,12 +21,14 @@ class GitHubSettings(ConnectorSettings):
 
     type: Literal["github"] = "github"
     base_url: str = "https://api.github.com"
-    token_env: str = "GITHUB_TOKEN"
+    token_env: str = "GITHUB_TOKEN"  # noqa: S105 - the variable name, not a secret
     owner: str = Field(min_length=1)
     """Login of the organization or user that owns the projects."""
     owner_type: Literal["organization", "user"] = "organization"
     projects: list[int] = Field(min_length=1)
     """Project numbers (the `N` in `.../projects/N`)."""
+    page_size: int = Field(default=100, ge=1, le=100)
+    """Items per GraphQL page; lower it (e.g. 50) if a project with many fields times out."""
     status_field: str = "Status"
     done_options: list[str] = Field(default_factory=lambda: ["Done"])
     todo_options: list[str] = Field(default_factory=lambda: ["Todo"])

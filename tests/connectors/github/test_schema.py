@@ -103,7 +103,9 @@ def test_trimmed_schema_is_a_subset_of_official(official_schema: GraphQLSchema) 
 
 
 def test_subset_check_catches_a_wrong_type(official_schema: GraphQLSchema) -> None:
-    wrong = build_schema("type Query { rateLimit(dryRun: Int): RateLimit } type RateLimit { cost: String }")
+    wrong = build_schema(
+        "type Query { rateLimit(dryRun: Int): RateLimit } type RateLimit { cost: String }"
+    )
     problems = _subset_problems(wrong, official_schema)
     assert any("rateLimit(dryRun" in p for p in problems)
     assert any("RateLimit.cost" in p for p in problems)

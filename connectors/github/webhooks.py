@@ -1,0 +1,199 @@
+"""GitHub webhook deliveries -> task events.
+
+Handled: `issues`, `issue_comment`, `projects_v2_item` (organization projects only: GitHub sends
+no project events for user-owned projects, which are polled). `ping` and every other event are
+ignored. GitHub never retries a failed delivery; the scheduled reconcile pull guarantees that a
+lost one only delays an update.
+
+Most events only say *that* something changed (an `edited` project item carries no new value),
+so they become REFRESH events that re-read the task through GraphQL.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs
+
+from connectors.github.normalize import parse_time
+from okrbridge.connector.base import (
+    EventKind,
+    WebhookEvent,
+    WebhookPayloadError,
+    WebhookRequest,
+)
+from okrbridge.connector.signatures import verify_hex_signature
+
+__all__ = ["MARKER_PREFIX", "STATUS_SLUGS", "WebhookContext", "is_bridge_label", "parse", "verify"]
+
+MARKER_PREFIX = "<!-- okrbridge:v1"
+STATUS_SLUGS = ("achieved", "on-track", "needs-attention", "off-track", "not-started")
+
+
+def is_bridge_label(name: str) -> bool:
+    """A status label the bridge owns: `<prefix><slug>`, e.g. `okr:on-track`."""
+    return any(name.endswith(s) and len(name) > len(s) and " " not in name for s in STATUS_SLUGS)
+
+
+def verify(request: WebhookRequest, secret: bytes) -> bool:
+    """Check `X-Hub-Signature-256` (`sha256=` + hex HMAC of the raw body), in constant time."""
+    return verify_hex_signature(request.headers.get("x-hub-signature-256"), secret, request.body)
+
+
+@dataclass
+class WebhookContext:
+    """What parsing needs from the connector, resolved lazily and cached by it."""
+
+    bot_login: Callable[[], str | None]
+    project_ids: Callable[[], set[str] | None] = lambda: None
+    """Node ids of the configured projects, when already known (None: unknown)."""
+    bridge_field_ids: set[str] = field(default_factory=set)
+    """Fields the bridge writes (the draft status field): their edits by the bot are echoes."""
+
+
+_Handler = Callable[[dict[str, Any], WebhookContext, str, str], list[WebhookEvent]]
+
+
+def parse(request: WebhookRequest, context: WebhookContext) -> list[WebhookEvent]:
+    """Events for one verified delivery; `WebhookPayloadError` if it is not from GitHub."""
+    event = request.headers.get("x-github-event", "").strip()
+    if not event:
+        raise WebhookPayloadError("no X-GitHub-Event header: not a GitHub delivery")
+    payload = _payload(request)
+    delivery = request.headers.get("x-github-delivery") or _digest(request.body)
+    action = payload.get("action")
+    name = f"{event}.{action}" if isinstance(action, str) else event
+    handler = _HANDLERS.get(event)
+    if handler is None:  # ping and every event we do not use
+        return [WebhookEvent(delivery_id=delivery, kind=EventKind.IGNORE, name=name)]
+    return handler(payload, context, delivery, name)
+
+
+def _payload(request: WebhookRequest) -> dict[str, Any]:
+    body = request.body
+    if request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+        body = (parse_qs(body.decode("utf-8", "replace")).get("payload") or [""])[0].encode()
+    try:
+        payload = json.loads(body)
+    except ValueError as exc:
+        raise WebhookPayloadError("the body is not JSON") from exc
+    if not isinstance(payload, dict):
+        raise WebhookPayloadError("the body is not a JSON object")
+    return payload
+
+
+def _digest(body: bytes) -> str:
+    return "sha256:" + hashlib.sha256(body).hexdigest()
+
+
+def _sender(payload: dict[str, Any]) -> str:
+    sender = payload.get("sender")
+    return str(sender.get("login", "")) if isinstance(sender, dict) else ""
+
+
+def _is_bot(payload: dict[str, Any], context: WebhookContext) -> bool:
+    login = _sender(payload)
+    return bool(login) and login == context.bot_login()
+
+
+def _object(payload: dict[str, Any], key: str) -> dict[str, Any]:
+    value = payload.get(key)
+    if not isinstance(value, dict):
+        raise WebhookPayloadError(f"the payload has no {key!r} object")
+    return value
+
+
+def _issues(
+    payload: dict[str, Any], context: WebhookContext, delivery: str, name: str
+) -> list[WebhookEvent]:
+    issue = _object(payload, "issue")
+    node_id = str(issue.get("node_id", ""))
+    when = parse_time(issue.get("updated_at"))
+    if not node_id:
+        raise WebhookPayloadError("the issue has no node_id")
+    if payload.get("action") == "deleted":
+        return [WebhookEvent(delivery, EventKind.DELETE, node_id, occurred_at=when, name=name)]
+    label = payload.get("label")
+    echo = (
+        payload.get("action") in ("labeled", "unlabeled")
+        and isinstance(label, dict)
+        and is_bridge_label(str(label.get("name", "")))
+        and _is_bot(payload, context)
+    )
+    return [
+        WebhookEvent(
+            delivery, EventKind.REFRESH, node_id, own_echo=echo, occurred_at=when, name=name
+        )
+    ]
+
+
+def _issue_comment(
+    payload: dict[str, Any], context: WebhookContext, delivery: str, name: str
+) -> list[WebhookEvent]:
+    issue = _object(payload, "issue")
+    comment = _object(payload, "comment")
+    marked = MARKER_PREFIX in str(comment.get("body") or "")
+    when = parse_time(comment.get("updated_at"))
+    node_id = str(issue.get("node_id", ""))
+    if marked and _is_bot(payload, context):
+        return [
+            WebhookEvent(
+                delivery, EventKind.REFRESH, node_id, own_echo=True, occurred_at=when, name=name
+            )
+        ]
+    if marked and not issue.get("pull_request"):
+        # A person edited or deleted the bridge's comment: let the core look at the task again.
+        return [WebhookEvent(delivery, EventKind.REFRESH, node_id, occurred_at=when, name=name)]
+    # Comments are not part of a task: nothing to update.
+    return [WebhookEvent(delivery, EventKind.IGNORE, node_id or None, occurred_at=when, name=name)]
+
+
+def _projects_v2_item(
+    payload: dict[str, Any], context: WebhookContext, delivery: str, name: str
+) -> list[WebhookEvent]:
+    item = _object(payload, "projects_v2_item")
+    item_id = str(item.get("node_id", ""))
+    if not item_id:
+        raise WebhookPayloadError("the project item has no node_id")
+    is_draft = item.get("content_type") == "DraftIssue"
+    external_id = item_id if is_draft else str(item.get("content_node_id") or item_id)
+    when = parse_time(item.get("updated_at"))
+    known = context.project_ids()
+    ours = known is None or item.get("project_node_id") in known
+    action = payload.get("action")
+    if not ours:
+        return [WebhookEvent(delivery, EventKind.IGNORE, external_id, occurred_at=when, name=name)]
+    if action == "deleted":
+        # Removed from the project: only certain when we know the project is ours.
+        kind = EventKind.DELETE if known is not None else EventKind.REFRESH
+        return [WebhookEvent(delivery, kind, external_id, occurred_at=when, name=name)]
+    if action == "converted" and not is_draft:
+        # A draft became an issue: the draft's task (keyed by item id) is gone.
+        return [
+            WebhookEvent(delivery, EventKind.DELETE, item_id, occurred_at=when, name=name),
+            WebhookEvent(
+                f"{delivery}:2", EventKind.REFRESH, external_id, occurred_at=when, name=name
+            ),
+        ]
+    changes = payload.get("changes") or {}
+    changed_field = (changes.get("field_value") or {}) if isinstance(changes, dict) else {}
+    echo = (
+        action == "edited"
+        and changed_field.get("field_node_id") in context.bridge_field_ids
+        and _is_bot(payload, context)
+    )
+    return [
+        WebhookEvent(
+            delivery, EventKind.REFRESH, external_id, own_echo=echo, occurred_at=when, name=name
+        )
+    ]
+
+
+_HANDLERS: dict[str, _Handler] = {
+    "issues": _issues,
+    "issue_comment": _issue_comment,
+    "projects_v2_item": _projects_v2_item,
+}
