@@ -9,7 +9,7 @@ and most have defaults) and the data is validated again, so later rounds reveal 
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Container
+from collections.abc import Callable, Collection
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -29,18 +29,19 @@ def validate_all(
     report: Callable[[KeyPath, str], None],
     *,
     prefix: KeyPath = (),
-    hide_input: Container[KeyPath] = (),
+    hide_input: Collection[KeyPath] = (),
 ) -> M | None:
     """`model` validated from `data`, or None after reporting every problem found."""
     try:
         return model.model_validate(data)
     except ValidationError as exc:
         error = exc
+    hidden = {p[len(prefix) :] for p in hide_input if p[: len(prefix)] == prefix}
     pruned = copy.deepcopy(data)
     removed: set[KeyPath] = set()
     seen: set[LocatedMessage] = set()
     for _ in range(_ROUNDS):
-        messages = validation_messages(error, pruned, model, hide_input=hide_input)
+        messages = validation_messages(error, pruned, model, hide_input=hidden)
         fresh = [m for m in messages if m not in seen and not _from_pruning(m, removed)]
         for path, message in fresh:
             report((*prefix, *path), message)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from okrbridge.config import ConfigError, ConfigProblem
 from tests.config.conftest import Loader
 from tests.config.helpers import BASE, ENV, edit, line_of, problem_at, problems_of
 
@@ -399,3 +400,15 @@ def test_secret_values_never_appear_in_messages(load: Loader) -> None:
     text = edit(BASE, "jql =", "jqll =")
     problems = problems_of(load, text, env=ENV)
     assert all(ENV["JIRA_API_TOKEN"] not in str(p) for p in problems)
+
+
+@pytest.mark.parametrize("drop", range(len(BASE.splitlines())))
+def test_any_line_removed_gives_located_problems_or_a_config(load: Loader, drop: int) -> None:
+    lines = BASE.splitlines()
+    text = "\n".join(lines[:drop] + lines[drop + 1 :]) + "\n"
+    problems: list[ConfigProblem] = []
+    try:
+        load(text, env=ENV)  # a blank line or an optional key: still a valid config
+    except ConfigError as exc:  # anything else: only ConfigError, every problem located
+        problems = exc.problems
+    assert all(p.line is not None and 1 <= p.line <= len(lines) for p in problems)
