@@ -61,8 +61,9 @@ def add_delivery(
             next_attempt_at=at,
         )
         .on_conflict_do_nothing(index_elements=[INBOX.c.connector, INBOX.c.delivery_id])
+        .returning(INBOX.c.id)
     )
-    return rowcount(session.execute(stmt)) == 1
+    return session.execute(stmt).first() is not None
 
 
 def claim_deliveries(

@@ -35,14 +35,15 @@ def acquire_lease(
     stmt = upsert_insert(session, LEASES).values(
         name=name, holder=holder, expires_at=at + _ttl(ttl)
     )
-    # The conflict branch only fires for a free-able row; otherwise nothing is written and the
-    # statement reports zero rows, on both dialects.
+    # The conflict branch only fires for a row we may take over; otherwise nothing is written
+    # and the statement returns no row, on both dialects.
     stmt = stmt.on_conflict_do_update(
         index_elements=[LEASES.c.name],
         set_={"holder": stmt.excluded.holder, "expires_at": stmt.excluded.expires_at},
         where=(LEASES.c.holder == stmt.excluded.holder) | (LEASES.c.expires_at <= at),
     )
-    return rowcount(session.execute(stmt)) == 1
+    # RETURNING, not rowcount: psycopg reports no row count for INSERT ... ON CONFLICT here.
+    return session.execute(stmt.returning(LEASES.c.name)).first() is not None
 
 
 def renew_lease(
