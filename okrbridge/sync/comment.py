@@ -47,12 +47,19 @@ def format_value(value: float | None, kr: KeyResultResult) -> str:
     if value is None:
         return "no value yet"
     if kr.metric is Metric.PERCENT:
-        return f"{value:.4g}%"
+        return f"{_number(value)}%"
     if kr.metric is Metric.CURRENCY:
         return f"{kr.unit}{value:,.2f}" if kr.unit else f"{value:,.2f}"
     if kr.metric is Metric.BOOLEAN:
         return "yes" if value >= 1 else "no"
-    return f"{value:,.4g}{(' ' + kr.unit) if kr.unit else ''}"
+    return f"{_number(value)}{(' ' + kr.unit) if kr.unit else ''}"
+
+
+def _number(value: float) -> str:
+    """Readable numbers: 118,000 rather than 1.18e+05; at most two decimals below 1,000."""
+    if abs(value) >= 1000:
+        return f"{value:,.0f}"
+    return f"{value:.2f}".rstrip("0").rstrip(".")
 
 
 def _kr_lines(ctx: CommentContext) -> list[str]:
