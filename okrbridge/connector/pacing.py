@@ -14,6 +14,9 @@ from collections.abc import Callable
 
 __all__ = ["TokenBucket"]
 
+_EPSILON = 1e-9
+_MIN_DELAY = 1e-3
+
 
 class TokenBucket:
     """`rate` tokens per second, holding at most `capacity` (the permitted burst).
@@ -109,7 +112,8 @@ class TokenBucket:
             self._updated = now
         if now < self._paused_until:
             return self._paused_until - now
-        if self._tokens >= tokens:
-            self._tokens -= tokens
+        if self._tokens >= tokens - _EPSILON:  # float refills land a hair short of whole
+            self._tokens = max(0.0, self._tokens - tokens)
             return 0.0
-        return (tokens - self._tokens) / self.rate
+        # a floor keeps every sleep long enough to move even a coarse (fake) clock forward
+        return max(_MIN_DELAY, (tokens - self._tokens) / self.rate)
