@@ -7,6 +7,8 @@ and error mapping all live in the transport; this module only knows paths and sh
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -92,8 +94,11 @@ class JiraClient:
         return _dict(self.transport.get_json(f"{_API}/myself"), self.transport.instance)
 
     # -- reading issues -----------------------------------------------------------------------
-    def search_ids(self, jql: str, next_page_token: str | None, max_results: int) -> dict[str, Any]:
-        """One page of enhanced search asking for ids only (pages of up to 5,000 ids).
+    def search_ids(
+        self, jql: str, next_page_token: str | None, max_results: int
+    ) -> tuple[dict[str, Any], datetime | None]:
+        """One page of enhanced search asking for ids only (pages of up to 5,000 ids), and the
+        server's time of the answer (its `Date` header) when it sent one.
 
         Sent as POST so a long JQL never hits URL length limits; it is a read and safe to
         repeat, so the transport may retry it.
@@ -101,10 +106,10 @@ class JiraClient:
         body: dict[str, Any] = {"jql": jql, "fields": ["id"], "maxResults": max_results}
         if next_page_token:
             body["nextPageToken"] = next_page_token
-        data = self.transport.request_json(
-            "POST", f"{_API}/search/jql", json=body, write=False, idempotent=True
+        response = self.transport.request(
+            "POST", f"{_API}/search/jql", json=body, write=False, idempotent=True, expect_json=True
         )
-        return _dict(data, self.transport.instance)
+        return _dict(response.json(), self.transport.instance), _server_time(response)
 
     def bulkfetch(self, ids: Sequence[str], fields: Sequence[str]) -> list[dict[str, Any]]:
         """Details of up to 100 issues; ids that vanished or are invisible are simply absent."""
@@ -182,6 +187,13 @@ class JiraClient:
 
     def close(self) -> None:
         self.transport.close()
+
+
+def _server_time(response: httpx.Response) -> datetime | None:
+    try:
+        return parsedate_to_datetime(response.headers["date"]).astimezone(UTC)
+    except (KeyError, TypeError, ValueError, IndexError):
+        return None
 
 
 def _segment(value: str) -> str:

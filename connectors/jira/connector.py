@@ -19,9 +19,10 @@ from okrbridge.connector.base import (
     WebhookRequest,
 )
 from okrbridge.connector.errors import ConnectorError
+from okrbridge.connector.transport import RetryPolicy
 from okrbridge.domain import Task
 
-from .client import JiraClient, build_transport
+from .client import JIRA_RETRY, JiraClient, build_transport
 from .normalize import FieldMap
 from .pull import JiraPuller, resolve_field_map
 from .push import JiraPusher
@@ -53,9 +54,11 @@ class JiraConnector(Connector[JiraSettings]):
         env: Mapping[str, str],
         *,
         http_client: httpx.Client | None = None,
+        retry_policy: RetryPolicy = JIRA_RETRY,
     ) -> None:
         super().__init__(instance, settings, env)
         self._http_client = http_client
+        self._retry_policy = retry_policy
         self._client: JiraClient | None = None
         self._field_map: FieldMap | None = None
         self._bot: str | None = settings.bot_account_id
@@ -73,6 +76,7 @@ class JiraConnector(Connector[JiraSettings]):
                     instance=self.instance,
                     stats=self.stats,
                     client=self._http_client,
+                    policy=self._retry_policy,
                 )
                 self._client = JiraClient(transport)
             return self._client

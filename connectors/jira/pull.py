@@ -116,7 +116,13 @@ class JiraPuller:
         pages = TokenPaginator(instance=self.instance)
         with ThreadPoolExecutor(self.settings.max_concurrency, "jira-bulkfetch") as pool:
             while pages.has_more:
-                body = self.client.search_ids(jql, pages.next_token, self.settings.page_size)
+                body, server_time = self.client.search_ids(
+                    jql, pages.next_token, self.settings.page_size
+                )
+                if pages.pages == 0 and server_time is not None:
+                    # Measure "settled" on the server's clock (Date header, whole seconds,
+                    # rounded down): our own clock may be ahead of Jira's.
+                    run.run_start = min(run.run_start, server_time)
                 pages.advance(_token(body.get("nextPageToken")), _flag(body.get("isLast")))
                 ids = [
                     str(i["id"])

@@ -107,15 +107,14 @@ class JiraWebhookParser:
     def _is_own_echo(self, payload: Mapping[str, Any], name: str, event_type: str) -> bool:
         """The bridge's account acted and touched only what the bridge owns."""
         actor = _actor(payload)
-        if actor is None:
-            return False
-        bot = self._bot_account()
-        if bot is None or actor != bot:
+        bot = self._bot_account() if actor else None
+        if bot is None or bot not in actor:
             return False
         if name in COMMENT_EVENTS or event_type in _COMMENT_TYPES:
+            # The bridge only ever writes its own comment, so the comment's author must be it too.
             comment = payload.get("comment")
-            author = _user_id(comment.get("author")) if isinstance(comment, dict) else None
-            return author in (None, bot)
+            author = _user_ids(comment.get("author")) if isinstance(comment, dict) else set()
+            return not author or bot in author
         return _only_bridge_labels(payload.get("changelog"))
 
 
@@ -147,18 +146,19 @@ def _timestamp(value: Any) -> datetime | None:
     return None
 
 
-def _user_id(user: Any) -> str | None:
+def _user_ids(user: Any) -> set[str]:
+    """Every identifier a user object carries (Cloud: accountId; Data Center: key, name)."""
     if not isinstance(user, dict):
-        return None
-    value = user.get("accountId") or user.get("key") or user.get("name")
-    return str(value) if value else None
+        return set()
+    return {str(user[k]) for k in ("accountId", "key", "name") if user.get(k)}
 
 
-def _actor(payload: Mapping[str, Any]) -> str | None:
-    actor = _user_id(payload.get("user"))
-    if actor is None and isinstance(payload.get("comment"), dict):
-        comment = payload["comment"]
-        actor = _user_id(comment.get("updateAuthor")) or _user_id(comment.get("author"))
+def _actor(payload: Mapping[str, Any]) -> set[str]:
+    """Who acted: `user`, or when a payload has none (comment events), the comment's editor."""
+    actor = _user_ids(payload.get("user"))
+    comment = payload.get("comment")
+    if not actor and isinstance(comment, dict):
+        actor = _user_ids(comment.get("updateAuthor")) or _user_ids(comment.get("author"))
     return actor
 
 

@@ -177,6 +177,7 @@ def build_app(sim: JiraSimulator) -> Starlette:
     async def put_issue(request: Request, user: SimUser) -> Response:
         sim.notify_flags.append(request.query_params.get("notifyUsers"))
         body = await _json(request)
+        sim.issue_edits.append(body)
         with sim.state.lock:
             issue = _find(sim, request)
             if issue is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Collection
 from datetime import UTC, datetime
 from typing import Any
@@ -198,14 +199,14 @@ def webhook_issue(
 ) -> dict[str, Any]:
     """Body of a `jira:issue_*` delivery, shaped like Atlassian's documented example."""
     body: dict[str, Any] = {
-        "timestamp": state.now_ms(),
+        "timestamp": int(time.time() * 1000),
         "webhookEvent": event,
         "issue_event_type_name": type_name,
         "user": user_json(actor, base),
         "issue": issue_json(issue, state, base, None),
     }
     if changes:
-        body["changelog"] = {"id": str(state.now_ms()), "items": changes}
+        body["changelog"] = {"id": str(int(time.time() * 1000)), "items": changes}
     return body
 
 
@@ -215,7 +216,7 @@ def webhook_comment(
     """Body of a `comment_*` delivery: no `user`; the actor is the comment's (update) author."""
     summary = issue_json(issue, state, base, ["summary", "status", "issuetype", "priority"])
     return {
-        "timestamp": state.now_ms(),
+        "timestamp": int(time.time() * 1000),
         "webhookEvent": event,
         "comment": comment_json(comment, issue, state, base, properties=False),
         "issue": summary,

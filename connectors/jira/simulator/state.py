@@ -97,9 +97,8 @@ class SimState:
 
     # -- clocks and ids -------------------------------------------------------------------------
     def now_ms(self) -> int:
-        """Wall-clock milliseconds, strictly increasing (two edits never share an instant)."""
-        now = int(time.time() * 1000)
-        self._last_ms = max(now, self._last_ms + 1)
+        """Wall-clock milliseconds, never going backwards (like a server's clock)."""
+        self._last_ms = max(int(time.time() * 1000), self._last_ms)
         return self._last_ms
 
     def touch(self, issue: SimIssue) -> None:

@@ -58,6 +58,8 @@ class JiraSimulator:
         self.base_url = base_url.rstrip("/")
         self.notify_flags: list[str | None] = []
         """`notifyUsers` of every edit received (tests check the bridge sends `false`)."""
+        self.issue_edits: list[Any] = []
+        """Bodies of every `PUT /issue` received (tests check `fields.labels` is never sent)."""
         self._sink: WebhookSink | None = None
         self._callback: str | None = None
         self._emit_lock = threading.Lock()
@@ -193,6 +195,8 @@ class JiraSimulator:
         self, event: str, type_name: str, issue: SimIssue, comment: StoredComment
     ) -> list[Delivery]:
         """A comment change raises `comment_*` and also `jira:issue_updated` (typed by name)."""
+        if self._sink is None:
+            return []
         actor = self.state.user(comment.update_author)
         issue_event = self._issue_event("jira:issue_updated", type_name, issue, actor)
         if event != "comment_deleted":
@@ -209,6 +213,8 @@ class JiraSimulator:
         actor: SimUser | None,
         changes: list[dict[str, Any]] | None = None,
     ) -> Delivery:
+        if self._sink is None:
+            return {}  # nobody listens: skip building the payload
         return webhook_issue(event, type_name, issue, self.state, self.base_url, actor, changes)
 
     def emit(self, deliveries: Iterable[Delivery]) -> None:
@@ -220,6 +226,8 @@ class JiraSimulator:
         if sink is None or callback is None:
             return
         for payload in deliveries:
+            if not payload:
+                continue
             body = json.dumps(payload).encode()
             signature = hmac.new(self.WEBHOOK_SECRET.encode(), body, hashlib.sha256).hexdigest()
             headers = {
