@@ -115,7 +115,7 @@ def run_sync(
             report.full = full or needs_full_pass(store, name, config.schedule.full_interval, now)
             kind = "full" if report.full else "incremental"
             with store.session() as session:
-                report.run_id = start_run(session, name, kind, dry_run, now=now)
+                report.run_id = start_run(session, name, kind, dry_run)
             _guard(report, partial(_pull, store, connector, report, observer))
         computed = compute(store, config, now=now, record=not dry_run)
         for name, connector in connectors.items():

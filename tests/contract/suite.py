@@ -1,0 +1,285 @@
+"""The contract every connector passes, against its own simulator served on loopback.
+
+A connector's test module needs two lines:
+
+    from tests.contract.suite import contract_tests
+    TestContract = contract_tests(JiraConnector, container="MKT")
+
+It checks paging, incremental pulls, deletion on a full pass, resume after a crash, webhook
+verification and parsing, idempotent push (one comment, one label, however many syncs),
+uncertain creates, cleanup, and that declared capabilities are honest.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from okrbridge.config.schema import Config
+from okrbridge.connector.base import (
+    Capability,
+    CommentAction,
+    CommentChange,
+    Connector,
+    EventKind,
+    PushChange,
+    WebhookRequest,
+)
+from okrbridge.connector.registry import ConnectorRegistry
+from okrbridge.domain import StatusCategory
+from okrbridge.sandbox import SandboxServer, SeedTask, SimulatedTool
+from okrbridge.store.db import Store
+from okrbridge.store.migrate import upgrade
+from okrbridge.store.models import TaskRow
+from okrbridge.sync.cleanup import run_cleanup
+from okrbridge.sync.pull import pull_into_store
+from okrbridge.sync.runner import SyncReport, build_connector, run_sync
+from tests.support.okr import NOW, okr_config
+
+INSTANCE = "under-test"
+PREFIX = "okr:"
+
+
+@dataclass
+class Rig:
+    """One connector class, its simulator on loopback, a store and a config over both."""
+
+    cls: type[Connector[Any]]
+    tool: SimulatedTool
+    server: SandboxServer
+    store: Store
+    config: Config
+    registry: ConnectorRegistry
+    ids: list[str] = field(default_factory=list)
+
+    def sync(self, **kwargs: Any) -> SyncReport:
+        report = run_sync(
+            self.config, self.store, self.registry, env=self.tool.env(), now=NOW, **kwargs
+        )
+        assert report.ok, [c.error for c in report.connectors]
+        return report
+
+    def connector(self) -> Connector[Any]:
+        return build_connector(self.registry, self.config, INSTANCE, self.tool.env())
+
+    def bridge_labels(self, external_id: str) -> list[str]:
+        return [x for x in self.tool.labels_of(external_id) if x.startswith(PREFIX)]
+
+    def bot_comments(self, external_id: str) -> list[str]:
+        # The bridge's comments are the ones rendering its status header.
+        return [c.body for c in self.tool.comments_of(external_id) if "OKR status" in c.body]
+
+    def stored_ids(self, *, deleted: bool = False) -> set[str]:
+        with self.store.session() as session:
+            rows = session.scalars(
+                select(TaskRow.external_id).where(
+                    TaskRow.connector == INSTANCE, TaskRow.deleted.is_(deleted)
+                )
+            )
+            return set(rows)
+
+
+def contract_tests(cls: type[Connector[Any]], *, container: str, tasks: int = 12) -> type:
+    """A pytest test class checking `cls` against its simulator; `container` is where seeded
+    tasks live (a Jira project key, a GitHub `owner/repo`, a Trello board)."""
+
+    class ContractSuite:
+        @pytest.fixture
+        def rig(self, tmp_path: Path) -> Iterator[Rig]:
+            tool = cls.simulator()
+            registry = ConnectorRegistry()
+            registry.register(cls)
+            store = Store(f"sqlite:///{tmp_path / 'contract.sqlite3'}")
+            upgrade(store)
+            with SandboxServer(tool.app) as server:
+                settings = cls.settings_model(**tool.settings(server.url))
+                config = okr_config(INSTANCE, settings)
+                rig = Rig(cls, tool, server, store, config, registry)
+                for i in range(tasks):
+                    status = [StatusCategory.TODO, StatusCategory.IN_PROGRESS][i % 2]
+                    labels = ("reviews",) if i % 3 else ("reviews", "p1")
+                    rig.ids.append(tool.add_task(SeedTask(f"task {i}", container, status, labels)))
+                rig.ids.append(tool.add_task(SeedTask("unmapped", container, labels=("other",))))
+                yield rig
+            store.dispose()
+
+        # -- capabilities -------------------------------------------------------------------
+        def test_capabilities_are_declared(self, rig: Rig) -> None:
+            assert isinstance(cls.capabilities, frozenset)
+            assert all(isinstance(c, Capability) for c in cls.capabilities)
+            assert cls.name and cls.default_writes_per_minute > 0
+
+        def test_declared_capabilities_are_honest(self, rig: Rig) -> None:
+            rig.sync()
+            mapped = rig.ids[:-1]
+            labelled = [i for i in mapped if rig.bridge_labels(i)]
+            commented = [i for i in mapped if rig.bot_comments(i)]
+            if Capability.LABELS in cls.capabilities:
+                assert len(labelled) == len(mapped)
+            else:
+                assert labelled == []
+            if Capability.COMMENTS in cls.capabilities:
+                assert len(commented) == len(mapped)
+            else:
+                assert commented == []
+
+        # -- pulling ------------------------------------------------------------------------
+        def test_full_pull_yields_every_task_once(self, rig: Rig) -> None:
+            with rig.connector() as connector:
+                pages = list(connector.pull(None, full=True))
+            ids = [t.external_id for p in pages for t in p.tasks]
+            assert sorted(set(ids)) == sorted(rig.ids)
+            assert all(t.connector == INSTANCE for p in pages for t in p.tasks)
+            assert pages[-1].cursor is not None
+
+        def test_incremental_pull_sees_a_change(self, rig: Rig) -> None:
+            with rig.connector() as connector:
+                cursor = [p.cursor for p in connector.pull(None, full=True) if p.cursor][-1]
+                rig.tool.set_status(rig.ids[0], StatusCategory.DONE)
+                changed = {t.external_id: t for p in connector.pull(cursor) for t in p.tasks}
+            assert rig.ids[0] in changed
+            assert changed[rig.ids[0]].status_category is StatusCategory.DONE
+
+        def test_full_pass_detects_deletions(self, rig: Rig) -> None:
+            rig.sync()
+            rig.tool.delete_task(rig.ids[1])
+            rig.sync(full=True)
+            assert rig.ids[1] in rig.stored_ids(deleted=True)
+            assert rig.ids[1] not in rig.stored_ids()
+
+        def test_resume_after_a_crash_mid_pull(self, rig: Rig) -> None:
+            class Crash(Exception):
+                pass
+
+            with rig.connector() as connector:
+                real_pull = connector.pull
+
+                def crashing(cursor: str | None, *, full: bool = False) -> Iterator[Any]:
+                    for n, page in enumerate(real_pull(cursor, full=full)):
+                        yield page
+                        if n == 0:
+                            raise Crash
+
+                connector.pull = crashing  # type: ignore[method-assign]
+                with pytest.raises(Crash):
+                    pull_into_store(rig.store, connector, 1, full=False)
+            rig.sync()
+            assert rig.stored_ids() == set(rig.ids)
+            with rig.store.session() as session:
+                rows = session.scalars(select(TaskRow.external_id)).all()
+            assert len(rows) == len(set(rows))
+
+        # -- pushing ------------------------------------------------------------------------
+        def test_second_sync_makes_no_writes(self, rig: Rig) -> None:
+            rig.sync()
+            rig.server.log.clear()
+            report = rig.sync()
+            assert rig.server.log.count(writes_only=True) == 0
+            assert report.connectors[0].writes_made == 0
+
+        def test_one_comment_and_one_label_after_many_syncs(self, rig: Rig) -> None:
+            cycle = [StatusCategory.DONE, StatusCategory.TODO, StatusCategory.IN_PROGRESS]
+            for n in range(6):
+                rig.tool.set_status(rig.ids[n % 4], cycle[n % 3])
+                rig.sync()
+            for external_id in rig.ids[:-1]:
+                assert len(rig.bridge_labels(external_id)) <= 1
+                assert len(rig.bot_comments(external_id)) <= 1
+            assert "p1" in rig.tool.labels_of(rig.ids[0])
+            assert rig.tool.labels_of(rig.ids[-1]) == ["other"]
+
+        def test_uncertain_create_finds_the_existing_comment(self, rig: Rig) -> None:
+            if Capability.COMMENTS not in cls.capabilities:
+                pytest.skip("the connector declares no comments")
+            rig.sync(dry_run=True)  # fills the store
+            with rig.connector() as connector:
+                task = next(
+                    t
+                    for p in connector.pull(None, full=True)
+                    for t in p.tasks
+                    if t.external_id == rig.ids[0]
+                )
+                body = "**OKR status: On track**\n\nfirst"
+                first = connector.apply(
+                    PushChange(task=task, comment=CommentChange(CommentAction.CREATE, body))
+                )
+                again = connector.apply(
+                    PushChange(
+                        task=task, comment=CommentChange(CommentAction.CREATE, body), uncertain=True
+                    )
+                )
+            assert again.comment_id == first.comment_id
+            assert len(rig.bot_comments(rig.ids[0])) == 1
+
+        def test_cleanup_restores_the_tool(self, rig: Rig) -> None:
+            before = {i: (rig.tool.labels_of(i), rig.tool.comments_of(i)) for i in rig.ids}
+            rig.sync()
+            rig.tool.set_status(rig.ids[0], StatusCategory.DONE)
+            rig.sync()
+            reports = run_cleanup(rig.config, rig.store, rig.registry, env=rig.tool.env())
+            assert reports[0].errors == []
+            after = {i: (rig.tool.labels_of(i), rig.tool.comments_of(i)) for i in rig.ids}
+            assert after == before
+
+        # -- webhooks -----------------------------------------------------------------------
+        def test_webhooks_verify_and_parse(self, rig: Rig) -> None:
+            if Capability.WEBHOOKS not in cls.capabilities:
+                pytest.skip("the connector declares no webhooks")
+            received: list[tuple[str, dict[str, str], bytes]] = []
+            url = "http://127.0.0.1:9/webhooks/under-test"
+            rig.tool.set_webhook_sink(url, lambda u, h, b: received.append((u, dict(h), b)))
+            rig.tool.set_status(rig.ids[2], StatusCategory.DONE)
+            rig.tool.set_webhook_sink(None, None)
+            assert received, "a person's change emits a delivery"
+            with rig.connector() as connector:
+                for callback, headers, body in received:
+                    lowered = {k.lower(): v for k, v in headers.items()}
+                    request = WebhookRequest("POST", callback, lowered, body)
+                    assert connector.verify_webhook(request)
+                    tampered = WebhookRequest("POST", callback, lowered, body + b" ")
+                    assert not connector.verify_webhook(tampered)
+                    unsigned = {
+                        k: v
+                        for k, v in lowered.items()
+                        if "sig" not in k and "webhook" not in k and "hub" not in k
+                    }
+                    assert not connector.verify_webhook(
+                        WebhookRequest("POST", callback, unsigned, body)
+                    )
+                    events = connector.parse_webhook(request)
+                    assert all(e.delivery_id for e in events)
+                touched = [
+                    e
+                    for _, h, b in received
+                    for e in connector.parse_webhook(
+                        WebhookRequest("POST", url, {k.lower(): v for k, v in h.items()}, b)
+                    )
+                    if e.kind is not EventKind.IGNORE
+                ]
+            assert any(
+                e.external_id == rig.ids[2] or (e.task and e.task.external_id == rig.ids[2])
+                for e in touched
+            )
+
+        def test_webhook_garbage_is_a_payload_error(self, rig: Rig) -> None:
+            if Capability.WEBHOOKS not in cls.capabilities:
+                pytest.skip("the connector declares no webhooks")
+            from okrbridge.connector.base import WebhookPayloadError
+
+            with rig.connector() as connector:
+                for body in (b"not json", b"[]", json.dumps({"x": 1}).encode()):
+                    request = WebhookRequest("POST", "http://127.0.0.1/x", {}, body)
+                    try:
+                        events = connector.parse_webhook(request)
+                    except WebhookPayloadError:
+                        continue
+                    assert all(e.kind is EventKind.IGNORE for e in events)
+
+    ContractSuite.__name__ = f"Contract{cls.__name__}"
+    return ContractSuite
