@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -68,3 +69,60 @@ def webhook_examples() -> dict[str, list[dict[str, Any]]]:
 def load_fixture(name: str) -> dict[str, Any]:
     data: dict[str, Any] = json.loads((FIXTURES / name).read_text(encoding="utf-8"))
     return data
+
+
+class VirtualClock:
+    """Monotonic clock for pacers whose `sleep` only moves time forward (nothing waits)."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.slept: list[float] = []
+        self.on_sleep: list[Any] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += max(0.0, seconds)
+        for hook in self.on_sleep:
+            hook(seconds)
+
+
+@pytest.fixture
+def vclock() -> VirtualClock:
+    return VirtualClock()
+
+
+@pytest.fixture
+def sim() -> Iterator[Any]:
+    from connectors.github.simulator import GitHubSimulator
+
+    return GitHubSimulator()
+
+
+@pytest.fixture
+def server(sim: Any) -> Iterator[Any]:
+    from okrbridge.sandbox.harness import SandboxServer
+
+    with SandboxServer(sim.app) as running:
+        yield running
+
+
+@pytest.fixture
+def make_connector(sim: Any, server: Any, vclock: VirtualClock) -> Iterator[Any]:
+    from connectors.github import GitHubConnector, GitHubSettings
+
+    made: list[GitHubConnector] = []
+
+    def make(**overrides: Any) -> GitHubConnector:
+        settings = GitHubSettings(**{**sim.settings(server.url), **overrides})
+        connector = GitHubConnector(
+            "gh", settings, sim.env(), sleep=vclock.sleep, pacer_clock=vclock
+        )
+        made.append(connector)
+        return connector
+
+    yield make
+    for connector in made:
+        connector.close()
