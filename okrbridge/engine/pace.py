@@ -92,11 +92,10 @@ def _planned_value(key_result: KeyResult, objective: Objective, now: datetime) -
     """The plan curve at `now`: straight lines between (start, kr.start), the checkpoints
     inside the timeframe, and (end, kr.target)."""
     start, end = day_start(objective.start), day_end(objective.end)
-    inner = sorted(
-        (day_end(point.date), point.value)
-        for point in key_result.plan
-        if start < day_end(point.date) < end
-    )
+    # One value per date, the last written winning (sorting by value too would make the
+    # curve depend on the direction).
+    planned = {day_end(point.date): point.value for point in key_result.plan}
+    inner = sorted((moment, value) for moment, value in planned.items() if start < moment < end)
     points = [(start, key_result.start), *inner, (end, key_result.target)]
     times = [moment for moment, _ in points]
     if now <= start:
