@@ -8,13 +8,16 @@ import pytest
 
 from okrbridge.domain import (
     CheckIn,
+    Initiative,
     InitiativeProgressMode,
     KeyResultLink,
     KeyResultSource,
     KRStatus,
     MatchRule,
     Metric,
+    Objective,
     StatusCategory,
+    Task,
 )
 from okrbridge.engine import evaluate, latest_checkins
 from tests.engine.builders import at, initiative, key_result, objective, task
@@ -23,7 +26,7 @@ NOW = at(date(2025, 2, 15))  # half of Q1
 DONE, TODO = StatusCategory.DONE, StatusCategory.TODO
 
 
-def okrs():  # type: ignore[no-untyped-def]
+def okrs() -> tuple[Objective, list[Initiative]]:
     signups = key_result(id="signups", title="Signups", source=KeyResultSource.INITIATIVES)
     churn = key_result(id="churn", title="Churn", metric=Metric.PERCENT, start=5, target=3)
     bugs = key_result(
@@ -50,7 +53,7 @@ def okrs():  # type: ignore[no-untyped-def]
     return goal, [checkout, onboarding]
 
 
-def tasks():  # type: ignore[no-untyped-def]
+def tasks() -> list[Task]:
     return [
         task("1", container="ENG", status_category=DONE, estimate=5, labels=("bug",)),
         task("2", container="ENG", status_category=DONE, estimate=3),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 
@@ -13,7 +13,7 @@ DAY0 = at(date(2025, 1, 1))
 END = at(date(2025, 4, 1))  # 90 days after DAY0
 
 
-def days(n: float):  # type: ignore[no-untyped-def]
+def days(n: float) -> datetime:
     return DAY0 + timedelta(days=n)
 
 

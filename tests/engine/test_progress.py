@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from okrbridge.domain import InitiativeProgressMode, StatusCategory, TaskAggregate
+from okrbridge.domain import InitiativeProgressMode, StatusCategory, Task, TaskAggregate
 from okrbridge.engine import initiative_progress
 from tests.engine.builders import initiative, task
 
 TODO, DOING, DONE = StatusCategory.TODO, StatusCategory.IN_PROGRESS, StatusCategory.DONE
 
 
-def tasks_in(*categories: StatusCategory, estimates: tuple[float | None, ...] = ()) -> list:
+def tasks_in(*categories: StatusCategory, estimates: tuple[float | None, ...] = ()) -> list[Task]:
     return [
         task(str(n), status_category=category, estimate=estimates[n] if estimates else None)
         for n, category in enumerate(categories)

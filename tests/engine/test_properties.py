@@ -15,6 +15,7 @@ from okrbridge.domain import (
     InitiativeProgressMode,
     KeyResult,
     KeyResultLink,
+    KeyResultResult,
     KeyResultSource,
     KRStatus,
     MatchRule,
@@ -106,7 +107,7 @@ def increasing_krs(draw: st.DrawFn) -> KeyResult:
     )
 
 
-def assess(kr: KeyResult, value: float, now: datetime, tolerance: float = 0.1):  # type: ignore[no-untyped-def]
+def assess(kr: KeyResult, value: float, now: datetime, tolerance: float = 0.1) -> KeyResultResult:
     measure = Measure(value=value, text="value")
     return assess_key_result(kr, objective(kr), measure, Assessment(now=now, tolerance=tolerance))
 

@@ -6,14 +6,16 @@ from datetime import date
 
 import pytest
 
-from okrbridge.domain import KeyResultResult, KRStatus, ObjectiveRollup
+from okrbridge.domain import KeyResultResult, KRStatus, Objective, ObjectiveRollup
 from okrbridge.engine import assess_objective
 from tests.engine.builders import at, key_result, objective
 
 MID_Q1 = at(date(2025, 2, 15))
 
 
-def kr_result(kr_id: str, status: KRStatus, progress: float, expected: float = 0.5):  # type: ignore[no-untyped-def]
+def kr_result(
+    kr_id: str, status: KRStatus, progress: float, expected: float = 0.5
+) -> KeyResultResult:
     return KeyResultResult(
         id=kr_id,
         objective_id="o1",
@@ -28,7 +30,7 @@ def kr_result(kr_id: str, status: KRStatus, progress: float, expected: float = 0
     )
 
 
-def goal(*weights: float, rollup: ObjectiveRollup = ObjectiveRollup.WORST):  # type: ignore[no-untyped-def]
+def goal(*weights: float, rollup: ObjectiveRollup = ObjectiveRollup.WORST) -> Objective:
     krs = [key_result(id=f"kr{n}", weight=w) for n, w in enumerate(weights)]
     return objective(*krs, rollup=rollup)
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
+from typing import Any
 
 import pytest
 
-from okrbridge.domain import CheckIn, Checkpoint, KeyResult, KRStatus, Metric
+from okrbridge.domain import CheckIn, Checkpoint, KeyResult, KeyResultResult, KRStatus, Metric
 from okrbridge.engine import Assessment, assess_key_result, measure_manual
 from okrbridge.engine.measures import Measure
 from tests.engine.builders import at, key_result, objective
@@ -14,7 +15,9 @@ from tests.engine.builders import at, key_result, objective
 MID_Q1 = at(date(2025, 2, 15))  # exactly half of Q1 elapsed
 
 
-def assess(kr: KeyResult, value: float | None, when=MID_Q1, **context):  # type: ignore[no-untyped-def]
+def assess(
+    kr: KeyResult, value: float | None, when: datetime = MID_Q1, **context: Any
+) -> KeyResultResult:
     measure = Measure(value=value, text="value" if value is not None else "no check-in yet")
     return assess_key_result(
         kr, objective(kr), measure, Assessment(now=when, tolerance=0.1, **context)
