@@ -76,6 +76,12 @@ class SimulatedTool(Protocol):
         """Environment variables holding the credentials `settings` names."""
         ...
 
+    def write_count(self) -> int:
+        """API requests that changed (or tried to change) the tool's data so far: label,
+        comment and field writes. Reads sent by POST (Jira search, GraphQL queries) are not
+        writes; the request log alone cannot tell them apart."""
+        ...
+
     def set_webhook_sink(self, callback_url: str | None, sink: WebhookSink | None) -> None:
         """From now on, emit a delivery signed for `callback_url` to `sink` on every change
         (person-made or API-made, as the tool would); None stops emission."""

@@ -49,6 +49,7 @@ class MemoryTool:
         self._ids = itertools.count(1)
         self._base = datetime(2026, 11, 1, tzinfo=UTC)
         self._sink: WebhookSink | None = None
+        self._writes = 0
         self._callback: str | None = None
         self.app = Starlette(routes=self._routes())
 
@@ -107,6 +108,9 @@ class MemoryTool:
     def set_webhook_sink(self, callback_url: str | None, sink: WebhookSink | None) -> None:
         with self._lock:
             self._callback, self._sink = callback_url, sink
+
+    def write_count(self) -> int:
+        return self._writes
 
     def add_comment_as_person(self, external_id: str, body: str) -> str:
         with self._lock:
@@ -193,6 +197,7 @@ class MemoryTool:
 
     async def _add_label(self, request: Request) -> Response:
         name = (await request.json())["label"]
+        self._writes += 1
         with self._lock:
             task = self._tasks[request.path_params["tid"]]
             if name not in task.labels:
@@ -202,6 +207,7 @@ class MemoryTool:
 
     async def _remove_label(self, request: Request) -> Response:
         name = request.path_params["name"]
+        self._writes += 1
         with self._lock:
             task = self._tasks[request.path_params["tid"]]
             if name not in task.labels:
@@ -218,6 +224,7 @@ class MemoryTool:
                 items = [{"id": c, "author": a, "body": b} for c, (a, b) in task.comments.items()]
                 return JSONResponse(items)
         body = (await request.json())["body"]
+        self._writes += 1
         with self._lock:
             cid = f"C{next(self._ids)}"
             self._touch(tid).comments[cid] = (BOT, body)
@@ -227,6 +234,7 @@ class MemoryTool:
     async def _comment(self, request: Request) -> Response:
         tid, cid = request.path_params["tid"], request.path_params["cid"]
         payload = await request.json() if request.method == "PATCH" else {}
+        self._writes += 1
         with self._lock:
             task = self._tasks[tid]
             if cid not in task.comments:
