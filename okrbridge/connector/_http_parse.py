@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from collections.abc import Iterable, Mapping
@@ -14,6 +15,7 @@ import httpx
 __all__ = [
     "advised_wait",
     "error_detail",
+    "exhausted_wait",
     "is_json",
     "mentions_rate_limit",
     "redact",
@@ -79,6 +81,24 @@ def advised_wait(headers: httpx.Headers, now: float, status: int) -> float | Non
     return max(0.0, when.timestamp() - now) + _RESET_MARGIN
 
 
+def exhausted_wait(headers: httpx.Headers, now: float) -> float | None:
+    """On a *successful* answer: seconds until the budget refills when it is already spent.
+
+    GitHub: `x-ratelimit-remaining: 0` with the epoch `x-ratelimit-reset`. Trello:
+    `x-rate-limit-api-token-remaining: 0` (or `-api-key-`) with its `-interval-ms` window.
+    Waiting now is cheaper than collecting a 403/429 (and, on GitHub, safer: continuing
+    while limited can get an integration banned).
+    """
+    reset = headers.get("x-ratelimit-reset", "").strip()
+    if headers.get("x-ratelimit-remaining", "").strip() == "0" and reset.isdigit():
+        return max(0.0, int(reset) - now) + _RESET_MARGIN
+    for scope in ("api-token", "api-key"):
+        interval = headers.get(f"x-rate-limit-{scope}-interval-ms", "").strip()
+        if headers.get(f"x-rate-limit-{scope}-remaining", "").strip() == "0" and interval.isdigit():
+            return int(interval) / 1000.0
+    return None
+
+
 def mentions_rate_limit(response: httpx.Response) -> bool:
     """True when the body says "rate limit" (GitHub's 403 for primary/secondary limits)."""
     return bool(_RATE_LIMIT_TEXT.search(response.text[:4000]))
@@ -138,8 +158,10 @@ def secret_values(
         if name.lower() in _SECRET_HEADERS:
             found.add(value)
             found.update(value.split(" ", 1)[1:])  # "Bearer <token>", "Basic <b64>"
-    if isinstance(auth, tuple):
-        found.update(str(part) for part in auth[1:])
+    if isinstance(auth, tuple) and len(auth) == 2:
+        user, password = (str(part) for part in auth)
+        found.add(password)  # and the Basic header it becomes, should a tool echo that
+        found.add(base64.b64encode(f"{user}:{password}".encode()).decode("ascii"))
     for name, value in params.items():
         if name.lower() in _SECRET_PARAMS:
             found.add(value)

@@ -291,7 +291,16 @@ class HttpTransport:
             raise self._request_failed(call, response)
         if call.expect_json and not parse.is_json(response):
             raise self._bad_body(call, state, "invalid or truncated JSON")
+        self._note_spent_budget(call, response)
         return response
+
+    def _note_spent_budget(self, call: _Call, response: httpx.Response) -> None:
+        """The tool says the budget is spent: hold the pacers until it refills."""
+        wait = parse.exhausted_wait(response.headers, self._clock())
+        if wait:
+            log.info("%s: rate-limit budget spent; pausing %.0f s", self.instance, wait)
+            for pacer in self._pacers(call):
+                pacer.pause_for(wait)
 
     def _bad_body(self, call: _Call, state: _CallState, what: str) -> Exception:
         if call.idempotent:
@@ -309,7 +318,7 @@ class HttpTransport:
             status == 403 and (advised is not None or parse.mentions_rate_limit(response))
         )
         if not limited and self._retry_hint is not None and status < 500:
-            advised = self._retry_hint(response)
+            advised = self._hint(response)
             limited = advised is not None
         if not limited:
             return None
@@ -319,6 +328,13 @@ class HttpTransport:
         cap = max(self.policy.max_delay, self.policy.default_rate_limit_wait)
         base = min(cap, self.policy.default_rate_limit_wait * growth)
         return base * self._jitter(at_least_one=True), None
+
+    def _hint(self, response: httpx.Response) -> float | None:
+        assert self._retry_hint is not None
+        try:
+            return self._retry_hint(response)
+        except ValueError:  # the hook could not read this body (not JSON): not its kind of limit
+            return None
 
     def _backoff(self, state: _CallState) -> float:
         delay = self.policy.base_delay * 2.0**state.transient_waits

@@ -303,3 +303,16 @@ def test_every_error_is_a_connector_error() -> None:
     for cls in (AuthError, BadResponse, NotFound, RequestFailed, ToolUnavailable, UncertainWrite):
         assert issubclass(cls, ConnectorError)
     assert issubclass(NotFound, RequestFailed)
+
+
+def test_basic_auth_header_echo_is_redacted(
+    tool: respx.MockRouter, make_transport: MakeTransport
+) -> None:
+    import base64
+
+    echoed = base64.b64encode(f"me@example.com:{TOKEN}".encode()).decode()
+    tool.get("/x").mock(return_value=httpx.Response(400, text=f"bad header Basic {echoed}"))
+    with pytest.raises(RequestFailed) as caught:
+        make_transport(auth=("me@example.com", TOKEN)).get_json("/x")
+    assert echoed not in str(caught.value)
+    assert echoed not in caught.value.detail

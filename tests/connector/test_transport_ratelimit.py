@@ -173,3 +173,53 @@ def test_long_pause_on_shared_pacer_fails_fast(
         make_transport(read_pacer=pacer).get_json("/items")
     assert route.call_count == 0
     assert clock.sleeps == []
+
+
+def test_spent_github_budget_pauses_the_pacer_before_any_403(
+    tool: respx.MockRouter, make_transport: MakeTransport, clock: FakeClock
+) -> None:
+    pacer = TokenBucket(rate=10.0, capacity=10.0, clock=clock.time, sleep=clock.sleep)
+    spent = httpx.Response(
+        200,
+        headers={"x-ratelimit-remaining": "0", "x-ratelimit-reset": str(int(START) + 50)},
+        json=[],
+    )
+    route = tool.get("/repos/o/r/issues").mock(side_effect=[spent, OK])
+    transport = make_transport(read_pacer=pacer)
+    transport.get_json("/repos/o/r/issues")
+    assert pacer.pause_remaining() == 51.0
+    transport.get_json("/repos/o/r/issues")
+    assert route.call_count == 2
+    assert route.calls.last.response is not None
+    assert clock.now >= START + 51.0  # the second call waited for the reset
+
+
+def test_spent_trello_token_budget_pauses_for_its_window(
+    tool: respx.MockRouter, make_transport: MakeTransport, clock: FakeClock
+) -> None:
+    pacer = TokenBucket.per_window(100, 10.0, clock=clock.time, sleep=clock.sleep)
+    spent = httpx.Response(
+        200,
+        headers={
+            "x-rate-limit-api-token-interval-ms": "10000",
+            "x-rate-limit-api-token-max": "100",
+            "x-rate-limit-api-token-remaining": "0",
+        },
+        json=[],
+    )
+    tool.get("/1/boards/b/cards").mock(return_value=spent)
+    make_transport(read_pacer=pacer).get_json("/1/boards/b/cards")
+    assert pacer.pause_remaining() == 10.0
+
+
+def test_retry_hint_that_cannot_read_the_body_is_ignored(
+    tool: respx.MockRouter, make_transport: MakeTransport
+) -> None:
+    def hint(response: httpx.Response) -> float | None:
+        return 5.0 if response.json().get("errors") else None
+
+    tool.post("/graphql").mock(return_value=httpx.Response(400, text="Problems parsing JSON"))
+    from okrbridge.connector import RequestFailed
+
+    with pytest.raises(RequestFailed, match="Problems parsing JSON"):
+        make_transport(retry_hint=hint).request("POST", "/graphql", content=b"{")
