@@ -21,7 +21,6 @@ Waits are bounded per call by `RetryPolicy.max_attempts` and `max_total_wait`.
 from __future__ import annotations
 
 import logging
-import random
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -32,6 +31,7 @@ import httpx
 from tenacity import RetryCallState, Retrying, retry_if_exception_type
 
 from okrbridge.connector import _http_parse as parse
+from okrbridge.connector._retry import CallState, RetryableError, RetryHint, RetryPolicy
 from okrbridge.connector.base import ConnectorStats
 from okrbridge.connector.errors import (
     AuthError,
@@ -45,32 +45,16 @@ from okrbridge.connector.errors import (
 )
 from okrbridge.connector.pacing import TokenBucket
 
-__all__ = ["HttpTransport", "RetryHint", "RetryPolicy"]
+__all__ = ["DEFAULT_POLICY", "HttpTransport", "RetryHint", "RetryPolicy"]
 
 log = logging.getLogger(__name__)
-
-RetryHint = Callable[[httpx.Response], float | None]
-"""Connector hook: seconds to wait when this response is a rate limit the generic rules miss
-(GitHub GraphQL answers 200 with `errors[].type == "RATE_LIMITED"`); None = not a limit."""
 
 _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 _NOT_PROCESSED_STATUSES = frozenset({408, 425})
 """The server gave up before acting on the request: safe to repeat, even a create."""
 _NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How hard one call tries before giving up."""
-
-    max_attempts: int = 5
-    base_delay: float = 1.0
-    max_delay: float = 60.0
-    max_total_wait: float = 300.0
-    jitter: tuple[float, float] = (0.7, 1.3)
-    default_rate_limit_wait: float = 60.0
-    """Wait after a rate limit that names no time (Trello: 10.0, its window)."""
+DEFAULT_POLICY = RetryPolicy()
 
 
 @dataclass(frozen=True)
@@ -87,26 +71,6 @@ class _Call:
     @property
     def label(self) -> str:
         return f"{self.method} {self.path}"
-
-
-@dataclass
-class _CallState:
-    waited: float = 0.0
-    rate_limit_waits: int = 0
-    transient_waits: int = 0
-
-
-class _RetryableError(Exception):
-    """Internal: this attempt failed in a way worth repeating after `delay` seconds."""
-
-    def __init__(
-        self, kind: str, what: str, delay: float, *, retry_after: float | None = None
-    ) -> None:
-        super().__init__(kind, what)
-        self.kind = kind  # "rate_limit" | "unavailable" | "bad_response"
-        self.what = what
-        self.delay = delay
-        self.retry_after = retry_after
 
 
 class HttpTransport:
@@ -126,7 +90,7 @@ class HttpTransport:
         headers: Mapping[str, str] | None = None,
         auth: httpx.Auth | tuple[str, str] | None = None,
         credential_hint: str = "",
-        policy: RetryPolicy = RetryPolicy(),
+        policy: RetryPolicy = DEFAULT_POLICY,
         read_pacer: TokenBucket | None = None,
         write_pacer: TokenBucket | None = None,
         retry_hint: RetryHint | None = None,
@@ -176,8 +140,9 @@ class HttpTransport:
             method: HTTP method.
             path: relative to `base_url`, or an absolute URL on the same origin (a `Link`).
             write: counts and paces as a write; default: any method but GET/HEAD/OPTIONS.
-            idempotent: safe to repeat after an uncertain outcome; default: GET/HEAD/PUT/DELETE.
-                A GraphQL query sent by POST should pass `write=False, idempotent=True`.
+            idempotent: safe to repeat after an uncertain outcome; default: GET/HEAD/PUT/DELETE
+                and any request with `write=False` (send a GraphQL query as a POST with
+                `write=False`; a mutation stays a non-idempotent write).
             expect_json: the body must be JSON; unreadable JSON is retried when idempotent.
 
         Raises:
@@ -186,9 +151,9 @@ class HttpTransport:
         call = self._call(method, path, params, json, content, data, headers, write, idempotent)
         if expect_json:
             call = replace(call, expect_json=True)
-        state = _CallState()
+        state = CallState(self.policy)
         retrying = Retrying(
-            retry=retry_if_exception_type(_RetryableError),
+            retry=retry_if_exception_type(RetryableError),
             stop=lambda rs: self._should_stop(rs, state),
             wait=lambda rs: _retry_of(rs).delay,
             sleep=self._sleep,
@@ -197,7 +162,7 @@ class HttpTransport:
         )
         try:
             response: httpx.Response = retrying(self._attempt, call, state)
-        except _RetryableError as failure:
+        except RetryableError as failure:
             raise self._give_up(call, state, failure) from failure.__cause__
         return response
 
@@ -221,7 +186,7 @@ class HttpTransport:
         self.close()
 
     # -- one attempt --------------------------------------------------------------------------
-    def _attempt(self, call: _Call, state: _CallState) -> httpx.Response:
+    def _attempt(self, call: _Call, state: CallState) -> httpx.Response:
         self._pace(call, state)
         with self._lock:
             self.stats.requests += 1
@@ -234,10 +199,10 @@ class HttpTransport:
             raise self._bad_body(call, state, type(exc).__name__) from exc
         return self._classify(call, state, response)
 
-    def _pace(self, call: _Call, state: _CallState) -> None:
+    def _pace(self, call: _Call, state: CallState) -> None:
         pacers = self._pacers(call)
         paused = max((p.pause_remaining() for p in pacers), default=0.0)
-        if paused and state.waited + paused > self.policy.max_total_wait:
+        if paused > state.budget_left:
             raise RateLimitExhausted(
                 self.instance,
                 f"{call.label} not sent: rate limited for another {paused:.0f} s",
@@ -255,7 +220,7 @@ class HttpTransport:
         return [p for p in pacers if p is not None]
 
     def _transport_failure(
-        self, call: _Call, state: _CallState, exc: httpx.TransportError
+        self, call: _Call, state: CallState, exc: httpx.TransportError
     ) -> Exception:
         what = type(exc).__name__
         if isinstance(exc, httpx.UnsupportedProtocol | httpx.ProxyError):
@@ -266,14 +231,14 @@ class HttpTransport:
                 f"{call.label} may or may not have been applied ({what}); "
                 "check before repeating it",
             )
-        return _RetryableError("unavailable", what, self._backoff(state))
+        return RetryableError("unavailable", what, state.backoff())
 
-    def _classify(self, call: _Call, state: _CallState, response: httpx.Response) -> httpx.Response:
+    def _classify(self, call: _Call, state: CallState, response: httpx.Response) -> httpx.Response:
         status = response.status_code
         limit = self._rate_limit(response, state)
         if limit is not None:
             delay, advised = limit
-            raise _RetryableError("rate_limit", f"HTTP {status}", delay, retry_after=advised)
+            raise RetryableError("rate_limit", f"HTTP {status}", delay, retry_after=advised)
         if status in (401, 403):
             raise self._auth_error(call, response)
         if status >= 500 or status in _NOT_PROCESSED_STATUSES:
@@ -285,8 +250,8 @@ class HttpTransport:
                     status=status,
                 )
             advised = parse.retry_after(response.headers, self._clock())
-            delay = advised if advised is not None else self._backoff(state)
-            raise _RetryableError("unavailable", f"HTTP {status}", delay, retry_after=advised)
+            delay = advised if advised is not None else state.backoff()
+            raise RetryableError("unavailable", f"HTTP {status}", delay, retry_after=advised)
         if status >= 400:
             raise self._request_failed(call, response)
         if call.expect_json and not parse.is_json(response):
@@ -302,14 +267,14 @@ class HttpTransport:
             for pacer in self._pacers(call):
                 pacer.pause_for(wait)
 
-    def _bad_body(self, call: _Call, state: _CallState, what: str) -> Exception:
+    def _bad_body(self, call: _Call, state: CallState, what: str) -> Exception:
         if call.idempotent:
-            return _RetryableError("bad_response", what, self._backoff(state))
+            return RetryableError("bad_response", what, state.backoff())
         return BadResponse(self.instance, f"{call.label} answered with {what}")
 
     # -- classification -----------------------------------------------------------------------
     def _rate_limit(
-        self, response: httpx.Response, state: _CallState
+        self, response: httpx.Response, state: CallState
     ) -> tuple[float, float | None] | None:
         """(delay, the tool's advice) when `response` is a rate limit, else None."""
         status = response.status_code
@@ -322,12 +287,7 @@ class HttpTransport:
             limited = advised is not None
         if not limited:
             return None
-        if advised is not None:
-            return advised * self._jitter(at_least_one=True), advised
-        growth = 2.0 ** (state.rate_limit_waits)
-        cap = max(self.policy.max_delay, self.policy.default_rate_limit_wait)
-        base = min(cap, self.policy.default_rate_limit_wait * growth)
-        return base * self._jitter(at_least_one=True), None
+        return state.rate_limit_delay(advised), advised
 
     def _hint(self, response: httpx.Response) -> float | None:
         assert self._retry_hint is not None
@@ -335,16 +295,6 @@ class HttpTransport:
             return self._retry_hint(response)
         except ValueError:  # the hook could not read this body (not JSON): not its kind of limit
             return None
-
-    def _backoff(self, state: _CallState) -> float:
-        delay = self.policy.base_delay * 2.0**state.transient_waits
-        return min(self.policy.max_delay, delay) * self._jitter()
-
-    def _jitter(self, *, at_least_one: bool = False) -> float:
-        low, high = self.policy.jitter
-        if at_least_one:  # never wait less than the tool asked
-            low, high = max(1.0, low), max(1.0, high)
-        return random.uniform(low, high)
 
     def _auth_error(self, call: _Call, response: httpx.Response) -> AuthError:
         hint = self._credential_hint or "the connector's credentials"
@@ -369,25 +319,20 @@ class HttpTransport:
         return parse.redact(parse.error_detail(response), self._secrets)
 
     # -- retry bookkeeping --------------------------------------------------------------------
-    def _should_stop(self, rs: RetryCallState, state: _CallState) -> bool:
-        failure = _retry_of(rs)
-        out_of_attempts = rs.attempt_number >= self.policy.max_attempts
-        return out_of_attempts or state.waited + failure.delay > self.policy.max_total_wait
+    def _should_stop(self, rs: RetryCallState, state: CallState) -> bool:
+        return state.should_stop(rs.attempt_number, _retry_of(rs))
 
-    def _before_sleep(self, rs: RetryCallState, call: _Call, state: _CallState) -> None:
+    def _before_sleep(self, rs: RetryCallState, call: _Call, state: CallState) -> None:
         failure = _retry_of(rs)
-        state.waited += failure.delay
+        state.record_wait(failure)
         with self._lock:
             self.stats.retries += 1
-            if failure.kind == "rate_limit":
+            if failure.is_rate_limit:
                 self.stats.rate_limit_waits += 1
                 self.stats.rate_limit_wait_seconds += failure.delay
-        if failure.kind == "rate_limit":
-            state.rate_limit_waits += 1
+        if failure.is_rate_limit:
             for pacer in self._pacers(call):
                 pacer.pause_for(failure.delay)
-        else:
-            state.transient_waits += 1
         log.warning(
             "%s: %s answered %s; retrying in %.1f s (attempt %d of %d)",
             self.instance,
@@ -398,10 +343,9 @@ class HttpTransport:
             self.policy.max_attempts,
         )
 
-    def _give_up(self, call: _Call, state: _CallState, failure: _RetryableError) -> ConnectorError:
-        attempts = state.rate_limit_waits + state.transient_waits + 1
-        tries = f"after {attempts} attempts and {state.waited:.0f} s of waiting"
-        if failure.kind == "rate_limit":
+    def _give_up(self, call: _Call, state: CallState, failure: RetryableError) -> ConnectorError:
+        tries = f"after {state.attempts} attempts and {state.waited:.0f} s of waiting"
+        if failure.is_rate_limit:
             return RateLimitExhausted(
                 self.instance,
                 f"{call.label} still rate limited ({failure.what}) {tries}",
@@ -438,15 +382,11 @@ class HttpTransport:
             kwargs["data"] = data
         if self._auth is not None:
             kwargs["auth"] = self._auth
-        return _Call(
-            method=method,
-            path=url.path,
-            url=str(url),
-            kwargs=kwargs,
-            write=method not in _READ_METHODS if write is None else write,
-            idempotent=method in _IDEMPOTENT_METHODS if idempotent is None else idempotent,
-            expect_json=False,
-        )
+        if write is None:
+            write = method not in _READ_METHODS
+        if idempotent is None:  # a read is safe to repeat whatever its method (GraphQL POST)
+            idempotent = method in _IDEMPOTENT_METHODS or not write
+        return _Call(method, url.path, str(url), kwargs, write, idempotent, expect_json=False)
 
     def _url(self, path: str) -> httpx.URL:
         url = httpx.URL(path)
@@ -461,8 +401,8 @@ class HttpTransport:
         return self.base_url.join(path.lstrip("/"))
 
 
-def _retry_of(rs: RetryCallState) -> _RetryableError:
+def _retry_of(rs: RetryCallState) -> RetryableError:
     assert rs.outcome is not None
     failure = rs.outcome.exception()
-    assert isinstance(failure, _RetryableError)
+    assert isinstance(failure, RetryableError)
     return failure

@@ -316,3 +316,13 @@ def test_basic_auth_header_echo_is_redacted(
         make_transport(auth=("me@example.com", TOKEN)).get_json("/x")
     assert echoed not in str(caught.value)
     assert echoed not in caught.value.detail
+
+
+def test_graphql_query_marked_as_read_is_retried_after_timeout(
+    tool: respx.MockRouter, make_transport: MakeTransport, stats: ConnectorStats
+) -> None:
+    route = tool.post("/graphql").mock(side_effect=[httpx.ReadTimeout("t"), OK])
+    body = make_transport().request_json("POST", "/graphql", json={"query": "{}"}, write=False)
+    assert body == {"ok": True}
+    assert route.call_count == 2
+    assert stats.writes == 0
