@@ -1,8 +1,9 @@
 """The bot comment: rendered as markdown (connectors render it for their tool) plus a digest.
 
-The digest covers only what matters to a reader (statuses, values, progress, forecast), not
-the pace reason's "x% of the quarter elapsed": otherwise every comment would be edited every
-day. A comment is re-written only when its digest changes.
+The digest covers only what matters to a reader (statuses, values, progress), not the pace
+reason's "x% of the quarter elapsed" nor the forecast, which drift with every evaluation:
+otherwise every comment would be edited on every sync. A comment is re-written only when its
+digest changes; it then shows the current reason and forecast.
 """
 
 from __future__ import annotations
@@ -138,7 +139,6 @@ def comment_digest(ctx: CommentContext, template: str | None = None) -> str:
                 k.status.value,
                 None if k.value is None else round(k.value, 4),
                 round(k.progress, 2),
-                None if k.forecast is None else round(k.forecast.projected_value, 2),
             ]
             for k in ctx.key_results
         ],

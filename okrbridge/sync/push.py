@@ -1,6 +1,7 @@
 """Push: drain a connector's queue through `apply`, paced under its write budget.
 
-Failures are classified once here: an uncertain write goes back to the queue flagged uncertain;
+Failures are classified once here: a write with an unknown outcome (`UncertainWrite`, or any
+other transient connector error) is retried in this drain, flagged uncertain;
 auth, rate-limit exhaustion and outages stop this connector's drain (rows stay queued for the
 next run); a request the tool refuses fails that row only.
 """
@@ -19,7 +20,6 @@ from okrbridge.connector.errors import (
     RateLimitExhausted,
     RequestFailed,
     ToolUnavailable,
-    UncertainWrite,
 )
 from okrbridge.connector.pacing import TokenBucket
 from okrbridge.domain import StatusCategory, Task
@@ -47,6 +47,8 @@ __all__ = [
 ProgressCallback = Callable[[int, int], None]
 """Called with (rows done, rows total) after each row."""
 BATCH = 100
+MAX_ATTEMPTS = 5
+"""Attempts at one row before it is parked as failed (it is planned again on the next sync)."""
 
 
 @dataclass
@@ -121,7 +123,7 @@ def drain(
             stop = _apply_one(store, connector, item, run_id, budget, result)
             done += 1
             if on_progress is not None:
-                on_progress(done, total)
+                on_progress(min(done, total), total)
             if stop:
                 break
     with store.session() as session:
@@ -150,22 +152,21 @@ def _apply_one(
     started = time.monotonic()
     try:
         applied = connector.apply(change)
-    except UncertainWrite as exc:
-        _fail(store, instance, item, task, exc, final=False, run_id=run_id)
-        result.failed += 1
-        return False
-    except (AuthError, RateLimitExhausted, ToolUnavailable) as exc:
-        with store.session() as session:
-            release(session, item)
-        result.stopped = str(exc)
-        return True
-    except RequestFailed as exc:
-        _fail(store, instance, item, task, exc, final=True, run_id=run_id)
-        result.failed += 1
-        return False
     except ConnectorError as exc:
-        _fail(store, instance, item, task, exc, final=False, run_id=run_id)
-        result.failed += 1
+        if isinstance(exc, RequestFailed):
+            _fail(store, instance, item, task, exc, final=True, run_id=run_id)
+            result.failed += 1
+            return False
+        if isinstance(exc, AuthError | RateLimitExhausted | ToolUnavailable):
+            with store.session() as session:
+                release(session, item)
+            result.stopped = str(exc)
+            return True
+        # Outcome unknown: retry later in this drain, flagged uncertain so the connector
+        # looks for what the lost attempt may have created before creating it again.
+        final = item.attempts + 1 >= MAX_ATTEMPTS
+        _fail(store, instance, item, task, exc, final=final, run_id=run_id)
+        result.failed += 1 if final else 0
         return False
     extra = applied.requests - expected_writes(change)
     if extra > 0:

@@ -108,3 +108,17 @@ def test_drift_enforce_readds_and_respect_leaves(bench: Bench) -> None:
     bench.tool.set_labels(ids[0], ("reviews",))
     bench.sync()
     assert label not in bench.tool.labels_of(ids[0])
+
+
+def test_comments_are_not_edited_as_time_passes(bench: Bench) -> None:
+    """Pace wording and forecasts drift daily; only status/value/progress changes edit."""
+    from datetime import timedelta
+
+    from tests.support.okr import NOW
+
+    seed(bench)
+    for day in range(5):
+        bench.sync(now=NOW + timedelta(days=day, hours=day))
+    before = bench.tool.write_count()
+    bench.sync(now=NOW + timedelta(days=6))
+    assert bench.tool.write_count() == before

@@ -109,6 +109,10 @@ class MemoryTool:
         with self._lock:
             self._callback, self._sink = callback_url, sink
 
+    def status_of(self, external_id: str) -> StatusCategory:
+        with self._lock:
+            return self._tasks[external_id].status
+
     def write_count(self) -> int:
         return self._writes
 
