@@ -96,8 +96,12 @@ def run_sync(
     now: datetime | None = None,
     observer: SyncObserver | None = None,
     env: Mapping[str, str] | None = None,
+    pull: bool = True,
 ) -> SyncReport:
-    """One sync of every enabled connector instance (or those named in `only`)."""
+    """One sync of every enabled connector instance (or those named in `only`).
+
+    `pull=False` recomputes and pushes from what the store holds (after webhook events).
+    """
     now = now or datetime.now(UTC)
     env = os.environ if env is None else env
     names = [n for n, s in config.connectors.items() if s.enabled and (not only or n in only)]
@@ -112,11 +116,15 @@ def run_sync(
                 report.stats = built.stats
         for name, connector in connectors.items():
             report = reports[name]
-            report.full = full or needs_full_pass(store, name, config.schedule.full_interval, now)
-            kind = "full" if report.full else "incremental"
+            if pull:
+                report.full = full or needs_full_pass(
+                    store, name, config.schedule.full_interval, now
+                )
+            kind = ("full" if report.full else "incremental") if pull else "push"
             with store.session() as session:
                 report.run_id = start_run(session, name, kind, dry_run)
-            _guard(report, partial(_pull, store, connector, report, observer))
+            if pull:
+                _guard(report, partial(_pull, store, connector, report, observer))
         computed = compute(store, config, now=now, record=not dry_run)
         for name, connector in connectors.items():
             step = partial(
