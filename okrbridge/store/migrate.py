@@ -22,8 +22,9 @@ from okrbridge.store.db import Store, StoreError
 
 __all__ = ["current_revision", "head_revision", "is_current", "migrations_dir", "upgrade"]
 
-_PG_LOCK_KEY = 0x6F6B_7262_7267
-"""Advisory lock key ("okrbrg") that serializes upgrades across processes on PostgreSQL."""
+_PG_LOCK = "SELECT pg_advisory_xact_lock(hashtext('okrbridge-migrate:' || current_schema()))"
+"""Serializes upgrades of one schema across processes on PostgreSQL (other schemas of the
+same database, e.g. parallel test schemas, migrate independently)."""
 
 
 def migrations_dir() -> Path:
@@ -92,7 +93,7 @@ def _upgrade_lock(connection: Connection) -> Iterator[None]:
     """
     if connection.dialect.name == "postgresql":
         # Transaction-level lock: released by the commit (or rollback) that ends the upgrade.
-        connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_PG_LOCK_KEY})")
+        connection.exec_driver_sql(_PG_LOCK)
     elif connection.dialect.name == "sqlite":
         # pysqlite begins transactions lazily; take the write lock now, waiting busy_timeout.
         connection.exec_driver_sql("BEGIN IMMEDIATE")
