@@ -264,6 +264,33 @@ class TrelloState:
                     data["list"] = self.list_ref(card["idList"])
                 self.act("updateCard", member_id, card["idBoard"], data)
 
+    def move_card_to_board(
+        self, member_id: str, card: dict[str, Any], board_id: str, list_id: str
+    ) -> None:
+        """Trello records `moveCardFromBoard` on the source and `moveCardToBoard` on the target."""
+        with self.mutation():
+            source = self.boards[card["idBoard"]]
+            target = self.boards[board_id]
+            card.update(idBoard=board_id, idList=list_id, idLabels=[])
+            self.touch(card)
+            ref = self.card_ref(card)
+            self.act(
+                "moveCardFromBoard",
+                member_id,
+                source["id"],
+                {"card": ref, "boardTarget": {"id": board_id}},
+            )
+            self.act(
+                "moveCardToBoard",
+                member_id,
+                board_id,
+                {
+                    "card": ref,
+                    "boardSource": _ref(source, "id", "name"),
+                    "list": self.list_ref(list_id),
+                },
+            )
+
     def set_card_labels(self, member_id: str, card: dict[str, Any], label_ids: list[str]) -> None:
         with self.mutation():
             for label_id in [i for i in card["idLabels"] if i not in label_ids]:
