@@ -64,8 +64,8 @@ class TaskMatcher:
         for number, (_, rule) in enumerate(counted):
             rules.append(compile_rule(rule, offset + number))
         self.index = RuleIndex(rules)
-        self.prefix = label_prefix.casefold()
-        self.explicit = _explicit_targets(self.initiative_ids)
+        self.explicit = _explicit_labels(self.initiative_ids, label_prefix)
+        self.explicit_labels = frozenset(self.explicit)
 
     def targets(self, task: TaskView) -> set[int]:
         """Numbers of the initiatives (then key results, offset) that `task` serves."""
@@ -73,18 +73,11 @@ class TaskMatcher:
         if task.deleted:
             return found
         labels = frozenset(map(str.casefold, task.labels))
-        explicit = self.explicit
-        if explicit:
-            prefix, start = self.prefix, len(self.prefix)
-            for label in labels:
-                if label.startswith(prefix):
-                    target = explicit.get(label[start:])
-                    if target is not None:
-                        found.add(target)
-        for rules in self.index.candidates(task, labels):
-            for rule in rules:
-                if rule.target not in found and rule.matches(task, labels):
-                    found.add(rule.target)
+        if labels:
+            # Set intersections run in C; most tasks carry no explicit label at all.
+            for label in labels & self.explicit_labels:
+                found.add(self.explicit[label])
+        self.index.collect(task, labels, found)
         return found
 
     def initiatives_of(self, task: TaskView) -> frozenset[str]:
@@ -93,17 +86,17 @@ class TaskMatcher:
         return frozenset(self.initiative_ids[t] for t in self.targets(task) if t < count)
 
 
-def _explicit_targets(initiative_ids: Sequence[str]) -> dict[str, int]:
-    """Case-folded id -> initiative number, without the bridge's own status slugs.
+def _explicit_labels(initiative_ids: Sequence[str], prefix: str) -> dict[str, int]:
+    """Case-folded `<prefix><id>` label -> initiative number, without the status labels.
 
     Two ids equal but for case would be ambiguous in a case-insensitive tool; the first wins.
     """
-    targets: dict[str, int] = {}
+    labels: dict[str, int] = {}
     for number, initiative_id in enumerate(initiative_ids):
         folded = initiative_id.casefold()
         if folded not in RESERVED_LABEL_SLUGS:
-            targets.setdefault(folded, number)
-    return targets
+            labels.setdefault(f"{prefix}{initiative_id}".casefold(), number)
+    return labels
 
 
 def map_tasks(

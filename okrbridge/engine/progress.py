@@ -63,22 +63,34 @@ class TaskTally:
         )
 
 
+_CATEGORIES = list(StatusCategory)
+_SLOTS = {value: _CATEGORIES.index(category) for value, category in CATEGORY_BY_VALUE.items()}
+"""Status category (member or value) -> position in `_CATEGORIES`; unknown values are todo."""
+
+
 def tally(tasks: Sequence[TaskView]) -> TaskTally:
     """Count tasks and sum estimates by status category, leaving excluded tasks out."""
-    result = TaskTally()
-    count, estimate, missing = result.count, result.estimate, result.missing
+    # Plain lists indexed by slot in the loop: it runs once per mapped task.
+    count, estimate, missing = [0, 0, 0], [0.0, 0.0, 0.0], [0, 0, 0]
+    slots = _SLOTS
+    excluded = 0
     for task in tasks:
         if task.excluded:
-            result.excluded += 1
+            excluded += 1
             continue
-        category = CATEGORY_BY_VALUE.get(task.status_category, StatusCategory.TODO)
-        count[category] += 1
+        slot = slots.get(task.status_category, 0)
+        count[slot] += 1
         value = task.estimate
         if value is None:
-            missing[category] += 1
+            missing[slot] += 1
         else:
-            estimate[category] += value
-    return result
+            estimate[slot] += value
+    return TaskTally(
+        count=dict(zip(_CATEGORIES, count, strict=True)),
+        estimate=dict(zip(_CATEGORIES, estimate, strict=True)),
+        missing=dict(zip(_CATEGORIES, missing, strict=True)),
+        excluded=excluded,
+    )
 
 
 def initiative_progress(initiative: Initiative, tasks: Sequence[TaskView]) -> InitiativeResult:

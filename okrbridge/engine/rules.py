@@ -111,7 +111,6 @@ _KIND_COST = {"parent": 1, "label": 1, "container": 2, "field": 2, "connector": 
 container more, a whole connector instance most."""
 
 _Key = str | tuple[str, str]
-_NONE: list[CompiledRule] = []
 _Option = tuple[str, frozenset[_Key]]
 
 
@@ -165,25 +164,36 @@ class RuleIndex:
         self.by_label = self.buckets["label"]
         self.by_field = self.buckets["field"]
         self.by_connector = self.buckets["connector"]
+        self.label_keys = frozenset(self.by_label)
 
-    def candidates(self, task: TaskView, labels: frozenset[str]) -> list[list[CompiledRule]]:
-        """Lists of the rules that may match `task` (a rule may repeat); others cannot."""
-        found = [self.always]
+    def collect(self, task: TaskView, labels: frozenset[str], found: set[int]) -> None:
+        """Add to `found` the targets of the rules `task` matches (`labels` case-folded)."""
+        _collect(self.always, task, labels, found)
         if self.by_container:
-            found.append(self.by_container.get(task.container.casefold(), _NONE))
-        if self.by_label:
+            rules = self.by_container.get(task.container.casefold())
+            if rules is not None:
+                _collect(rules, task, labels, found)
+        if labels:
             by_label = self.by_label
-            found += [by_label[label] for label in labels if label in by_label]
+            for label in labels & self.label_keys:
+                _collect(by_label[label], task, labels, found)
         if self.by_parent:
             parent = task.parent
-            if parent is not None:
-                found.append(self.by_parent.get(parent.casefold(), _NONE))
+            if parent is not None and (rules := self.by_parent.get(parent.casefold())):
+                _collect(rules, task, labels, found)
         if self.by_field:
-            by_field = self.by_field
             for name, value in task.fields.items():
-                bucket = by_field.get((name, str(value).casefold()))
-                if bucket is not None:
-                    found.append(bucket)
-        if self.by_connector:
-            found.append(self.by_connector.get(task.connector, _NONE))
-        return found
+                rules = self.by_field.get((name, str(value).casefold()))
+                if rules is not None:
+                    _collect(rules, task, labels, found)
+        if self.by_connector and (rules := self.by_connector.get(task.connector)):
+            _collect(rules, task, labels, found)
+
+
+def _collect(
+    rules: list[CompiledRule], task: TaskView, labels: frozenset[str], found: set[int]
+) -> None:
+    for rule in rules:
+        # A target already found needs no second rule (rules of an initiative are OR'ed).
+        if rule.target not in found and rule.matches(task, labels):
+            found.add(rule.target)
