@@ -83,7 +83,8 @@ class GitHubClient:
         self.stats = stats
         self.graphql_url = graphql_url(settings.base_url)
         self._clock = clock
-        writes_per_minute = min(60, settings.write_budget_per_minute or 60)
+        # >= 1 s between writes unless the user raised `write_budget_per_minute` above 60.
+        writes_per_minute = settings.write_budget_per_minute or 60
         self.write_pacer = TokenBucket(
             writes_per_minute / 60.0, 1.0, clock=pacer_clock, sleep=sleep
         )

@@ -43,11 +43,15 @@ class GitHubSimulator:
         self._sink: WebhookSink | None = None
         self._callback: str | None = None
         self._sink_lock = threading.Lock()
-        self._app = build_app(self.state, self.limits, self.token, self._emit)
+        self._app, self._writes = build_app(self.state, self.limits, self.token, self._emit)
 
     @property
     def app(self) -> Any:
         return self._app
+
+    def write_count(self) -> int:
+        """Write requests the API served (GraphQL queries are POSTs too, so not the log's)."""
+        return self._writes()
 
     # -- seeding and acting as a person -------------------------------------------------------
     def add_task(self, task: SeedTask) -> str:
@@ -144,6 +148,9 @@ class GitHubSimulator:
             "estimate_field": "Estimate",
             "iteration_field": "Iteration",
             "kr_status_field": "OKR status",
+            # The sandbox is paced 20x faster than GitHub asks (1 write/s); the simulator still
+            # enforces GitHub's 80 content creations a minute.
+            "write_budget_per_minute": 1200,
         }
 
     def env(self) -> dict[str, str]:

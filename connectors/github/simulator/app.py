@@ -94,8 +94,11 @@ class Limits:
             return True
 
 
-def build_app(state: SimState, limits: Limits, token: str, emit: Emit) -> Starlette:
-    """The ASGI app over `state`; `emit` receives the webhook deliveries each change causes."""
+def build_app(
+    state: SimState, limits: Limits, token: str, emit: Emit
+) -> tuple[Starlette, Callable[[], int]]:
+    """The ASGI app over `state` and a function counting the write requests it served; `emit`
+    receives the webhook deliveries each change causes."""
     api = _Api(state, limits, token, emit)
     routes = [
         Route("/api/graphql", api.graphql, methods=["POST"]),
@@ -122,7 +125,7 @@ def build_app(state: SimState, limits: Limits, token: str, emit: Emit) -> Starle
             methods=["GET", "PATCH", "DELETE"],
         ),
     ]
-    return Starlette(routes=routes)
+    return Starlette(routes=routes), lambda: api.writes
 
 
 def _error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -140,6 +143,8 @@ class _Api:
         self.limits = limits
         self.token = token
         self.emit = emit
+        self.writes = 0
+        """Write requests served: REST POST/PATCH/DELETE and GraphQL mutations."""
 
     def _authorized(self, request: Request) -> bool:
         scheme, _, value = request.headers.get("authorization", "").partition(" ")
@@ -161,6 +166,7 @@ class _Api:
             retry = {"retry-after": str(self.limits.secondary_retry_after)}
             return JSONResponse({"errors": [error]}, status_code=403, headers=retry)
         outcome = run_graphql(self.state, query, variables, self.limits.graphql)
+        self.writes += int(outcome.mutation and "data" in outcome.body)
         self.emit(outcome.deliveries)
         return JSONResponse(outcome.body, headers=self.limits.rest_headers("graphql"))
 
@@ -178,6 +184,7 @@ class _Api:
                 return _error(403, _SECONDARY, {**self.limits.rest_headers(), **retry})
             payload = await request.json() if request.method in ("POST", "PATCH") else None
             response = handler(request, payload)
+            self.writes += int(request.method != "GET" and response.status_code < 400)
             response.headers.update(self.limits.rest_headers())
             return response
 
