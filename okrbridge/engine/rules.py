@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from okrbridge.domain import MatchRule, StatusCategory
 
@@ -111,33 +111,49 @@ _KIND_COST = {"parent": 1, "label": 1, "container": 2, "field": 2, "connector": 
 container more, a whole connector instance most."""
 
 _Key = str | tuple[str, str]
-_Option = tuple[str, frozenset[_Key]]
+
+
+@dataclass(frozen=True)
+class _Option:
+    """A way to file a rule: under each of `keys` of one kind, testing only `rest` there."""
+
+    kind: str
+    keys: frozenset[_Key]
+    rest: CompiledRule
+    """The rule without the condition that finding it under one of `keys` already proves."""
 
 
 def _options(rule: CompiledRule) -> list[_Option]:
-    """Ways to file `rule`: a kind and the keys under which a matching task must appear."""
+    """Ways to file `rule`: a matching task must carry one of the keys of each option."""
     options: list[_Option] = []
     if rule.containers is not None:
-        options.append(("container", frozenset(rule.containers)))
+        rest = replace(rule, containers=None)
+        options.append(_Option("container", frozenset(rule.containers), rest))
     if rule.parents is not None:
-        options.append(("parent", frozenset(rule.parents)))
+        options.append(_Option("parent", frozenset(rule.parents), replace(rule, parents=None)))
     if rule.labels_any:
-        options.append(("label", frozenset(rule.labels_any)))
-    options += [("label", frozenset([label])) for label in rule.labels_all]
-    options += [("field", frozenset([item])) for item in rule.fields]
+        rest = replace(rule, labels_any=frozenset())
+        options.append(_Option("label", frozenset(rule.labels_any), rest))
+    for label in rule.labels_all:
+        rest = replace(rule, labels_all=rule.labels_all - {label})
+        options.append(_Option("label", frozenset([label]), rest))
+    for item in rule.fields:
+        rest = replace(rule, fields=tuple(other for other in rule.fields if other != item))
+        options.append(_Option("field", frozenset([item]), rest))
     if rule.connector is not None:
-        options.append(("connector", frozenset([rule.connector])))
+        rest = replace(rule, connector=None)
+        options.append(_Option("connector", frozenset([rule.connector]), rest))
     return options
 
 
 class RuleIndex:
     """Rules filed under their most selective condition, so each task meets only candidates.
 
-    A matching task must carry every key of at least one filing option of a rule (its
-    container, its parent, one of its `labels_any`, any one of its `labels_all`, ...). Each
-    rule is filed under the option shared with the fewest other rules, weighted by how many
-    tasks a key of that kind usually selects; a rule with no option meets every task. Filing
-    is only a pre-filter: candidates are still tested in full, so it never changes a match.
+    A matching task must carry one key of every filing option of a rule (its container, its
+    parent, one of its `labels_any`, each of its `labels_all`, ...). Each rule is filed under
+    the option shared with the fewest other rules, weighted by how many tasks a key of that
+    kind usually selects, and there only the rest of its conditions are tested; a rule with no
+    option meets every task. The index never changes what matches, only what is tested.
     """
 
     def __init__(self, rules: Iterable[CompiledRule]) -> None:
@@ -145,20 +161,23 @@ class RuleIndex:
         self.always: list[CompiledRule] = []
         planned = [(rule, _options(rule)) for rule in rules]
         sharing: Counter[tuple[str, _Key]] = Counter(
-            (kind, key) for _, options in planned for kind, keys in options for key in keys
+            (option.kind, key)
+            for _, options in planned
+            for option in options
+            for key in option.keys
         )
         for rule, options in planned:
             if not options:
                 self.always.append(rule)
                 continue
-            kind, keys = min(
+            best = min(
                 options,
                 key=lambda option: (
-                    _KIND_COST[option[0]] * sum(sharing[(option[0], key)] for key in option[1])
+                    _KIND_COST[option.kind] * sum(sharing[(option.kind, k)] for k in option.keys)
                 ),
             )
-            for key in keys:
-                self.buckets[kind].setdefault(key, []).append(rule)
+            for key in best.keys:
+                self.buckets[best.kind].setdefault(key, []).append(best.rest)
         self.by_container = self.buckets["container"]
         self.by_parent = self.buckets["parent"]
         self.by_label = self.buckets["label"]
