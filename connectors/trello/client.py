@@ -62,22 +62,28 @@ def redact_url(text: str) -> str:
 
 
 class _RedactQuery(logging.Filter):
-    """Rewrites httpx's `HTTP Request: GET https://...?key=...&token=...` lines."""
+    """Rewrites httpx's `HTTP Request: GET https://...?key=...&token=...` lines, and any
+    known secret elsewhere in them (the token's own webhook listing has it in its path)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.secrets: set[str] = set()
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.args:
-            record.msg = redact_url(record.getMessage())
-            record.args = None
-        elif isinstance(record.msg, str):
-            record.msg = redact_url(record.msg)
+        text = record.getMessage() if record.args else str(record.msg)
+        text = redact_url(text)
+        for secret in sorted(self.secrets, key=len, reverse=True):
+            text = text.replace(secret, "***")
+        record.msg, record.args = text, None
         return True
 
 
 _FILTER = _RedactQuery()
 
 
-def install_log_redaction() -> None:
-    """Attach the query-redacting filter to the httpx loggers (idempotent)."""
+def install_log_redaction(secrets: Iterable[str] = ()) -> None:
+    """Attach the redacting filter to the httpx loggers (idempotent) and teach it `secrets`."""
+    _FILTER.secrets.update(s for s in secrets if len(s) >= 4)
     for name in ("httpx", "httpcore"):
         logger = logging.getLogger(name)
         if _FILTER not in logger.filters:
@@ -125,7 +131,7 @@ class TrelloClient:
     ) -> None:
         key = _secret(env, settings.key_env, instance)
         self._token = _secret(env, settings.token_env, instance)
-        install_log_redaction()
+        install_log_redaction((key, self._token))
         self.instance = instance
         self.pacer = pacer or TokenBucket.per_window(TOKEN_LIMIT, WINDOW_SECONDS, headroom=0.9)
         self._http = httpx.Client(

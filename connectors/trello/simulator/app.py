@@ -70,6 +70,9 @@ def build_app(state: TrelloState, limiter: RateLimiter, api_key: str) -> Starlet
         if error:
             return JSONResponse({"error": error, "message": error}, 429, headers=headers)
         path = request.path_params["path"]
+        if request.method != "GET":  # every Trello write is POST, PUT or DELETE
+            with state.lock:
+                state.api_writes += 1
         try:
             body = await run_in_threadpool(dispatch, state, member, request.method, path, params)
         except ApiError as exc:

@@ -194,6 +194,10 @@ class TrelloSimulator:
             "TRELLO_APP_SECRET": APP_SECRET,
         }
 
+    def write_count(self) -> int:
+        with self.state.lock:
+            return self.state.api_writes
+
     def set_webhook_sink(self, callback_url: str | None, sink: WebhookSink | None) -> None:
         self._sink_url, self._sink = callback_url, sink
 

@@ -53,6 +53,8 @@ class TrelloState:
         self.actions_by_id: dict[str, dict[str, Any]] = {}
         self.webhooks: dict[str, dict[str, Any]] = {}
         self.listeners: list[Listener] = []
+        self.api_writes = 0
+        """POST/PUT/DELETE requests the API accepted for processing."""
         self.tokens: dict[str, str] = {}
         """API token -> member id."""
         self.too_many_cards = 5000
@@ -270,7 +272,7 @@ class TrelloState:
         """Trello records `moveCardFromBoard` on the source and `moveCardToBoard` on the target."""
         with self.mutation():
             source = self.boards[card["idBoard"]]
-            target = self.boards[board_id]
+            self.boards[board_id]
             card.update(idBoard=board_id, idList=list_id, idLabels=[])
             self.touch(card)
             ref = self.card_ref(card)

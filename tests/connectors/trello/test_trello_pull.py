@@ -116,7 +116,8 @@ def test_full_pass_includes_archived_cards_as_excluded_and_omits_deleted(
     with make_connector(sim, server, clock) as conn:
         tasks = {t.external_id: t for p in _pull(conn, None, full=True) for t in p.tasks}
     assert set(tasks) == {ids[0], ids[2]}
-    assert tasks[ids[0]].excluded and not tasks[ids[2]].excluded
+    assert tasks[ids[0]].excluded
+    assert not tasks[ids[2]].excluded
 
 
 def test_incremental_sees_archiving(
@@ -127,7 +128,8 @@ def test_incremental_sees_archiving(
         cursor = _last_cursor(_pull(conn, None))
         sim.archive_task(ids[1])
         (task,) = [t for p in _pull(conn, cursor) for t in p.tasks]
-    assert task.external_id == ids[1] and task.excluded
+    assert task.external_id == ids[1]
+    assert task.excluded
 
 
 def test_huge_board_falls_back_to_paging_per_list(
