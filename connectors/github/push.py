@@ -89,7 +89,7 @@ class Pusher:
             if change.field_value is not None:
                 self._set_field(task, change.field_value, writes)
             return PushResult(comment_id=None, requests=writes.count)
-        repo, number = _repo_number(task)
+        repo, number = _repo_number(self.instance, task)
         if change.add_label is not None or change.remove_labels:
             self._swap_labels(change, repo, writes)
         if change.comment is not None:
@@ -250,8 +250,8 @@ def _is_draft(task: Task) -> bool:
     return task.fields.get("item_type") == "DRAFT_ISSUE" or "#draft-" in task.key
 
 
-def _repo_number(task: Task) -> tuple[str, int]:
+def _repo_number(instance: str, task: Task) -> tuple[str, int]:
     repo, _, number = task.key.rpartition("#")
     if not repo or not number.isdigit():
-        raise RequestFailed("", f"task {task.key!r} is not an issue or pull request")
+        raise RequestFailed(instance, f"task {task.key!r} is not an issue or pull request")
     return quote(repo, safe="/"), int(number)
