@@ -32,6 +32,8 @@ LIST_OF = {
     StatusCategory.DONE: "Done",
 }
 ESTIMATE_FIELD = "Estimate"
+DEFAULT_BOARD = "main"
+"""The board `settings()` creates (and lists) when nothing was seeded yet."""
 
 
 class TrelloSimulator:
@@ -174,7 +176,7 @@ class TrelloSimulator:
     def settings(self, base_url: str) -> dict[str, Any]:
         with self.state.mutation():
             if not self.state.boards:
-                self.board("board")
+                self.board(DEFAULT_BOARD)
             boards = [b["shortLink"] for b in self.state.boards.values()]
         return {
             "type": "trello",
