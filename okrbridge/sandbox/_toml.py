@@ -11,12 +11,12 @@ from typing import Any
 
 __all__ = ["dumps_table", "format_key", "format_value"]
 
-_BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 
 
 def format_key(key: str) -> str:
     """A bare key when allowed, else a basic string."""
-    return key if _BARE_KEY.match(key) else format_value(key)
+    return key if _BARE_KEY.fullmatch(key) else format_value(key)
 
 
 def format_value(value: Any) -> str:

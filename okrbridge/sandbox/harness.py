@@ -54,6 +54,7 @@ class SandboxServer:
         else:
             self.middleware = SandboxMiddleware(app, latency=latency, faults=faults)
         self._port = port
+        self._bound: int | None = None
         self._start_timeout = start_timeout
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
@@ -67,9 +68,10 @@ class SandboxServer:
 
     @property
     def port(self) -> int:
-        if self._server is None:
+        """The bound port (still known after `stop`)."""
+        if self._bound is None:
             raise RuntimeError("the sandbox server is not running")
-        return self._port
+        return self._bound
 
     @property
     def log(self) -> RequestLog:
@@ -102,7 +104,7 @@ class SandboxServer:
             raise RuntimeError("the sandbox server is already running")
         self.middleware.reopen()
         sock = _bind(self._port)
-        self._port = sock.getsockname()[1]
+        self._bound = self._port = sock.getsockname()[1]
         config = uvicorn.Config(
             self.middleware,
             log_config=None,  # never reconfigure the host program's logging

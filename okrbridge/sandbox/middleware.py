@@ -45,8 +45,9 @@ class Latency:
 class _Exchange:
     """One request in flight: wraps `send` to note the status and writes the log entry.
 
-    The entry is logged just before the last byte of the answer leaves (or the connection is
-    dropped), so a client that got its answer always finds its request in the log.
+    The entry is logged just before the answer starts to leave (or the connection is dropped),
+    so a client that got its answer always finds its request in the log; `duration` is thus
+    the time to the first byte.
     """
 
     def __init__(self, log: RequestLog, scope: Scope, send: Send) -> None:
@@ -61,7 +62,8 @@ class _Exchange:
 
     async def send(self, message: Message) -> None:
         self._note(message)
-        if message["type"] == "http.response.body" and not message.get("more_body", False):
+        if message["type"] == "http.response.start":
+            # Before anything leaves: a 204 or HEAD answer is complete with its headers.
             self.finish()
         await self.raw(message)
 

@@ -14,9 +14,10 @@ __all__ = ["LoggedRequest", "RequestLog"]
 class LoggedRequest:
     """One request as the harness saw it.
 
-    `started` is `time.monotonic()` at arrival, `duration` seconds until the answer (or the
-    fault) ended. `status` is what the app answered (None if it never ran or never answered);
-    `fault` is the injected fault, if any; `processed` tells whether the wrapped app ran.
+    `started` is `time.monotonic()` at arrival, `duration` seconds until the answer started
+    (or the fault ended). `status` is the app's answer, or the injected fault's (None when
+    nothing answered); `fault` is the injected fault, if any; `processed` tells whether the
+    wrapped app ran.
     """
 
     seq: int

@@ -6,7 +6,7 @@ import json
 
 import httpx
 import pytest
-from conftest import ItemsSimulator
+from sandbox_example import ItemsSimulator
 
 from okrbridge.sandbox import FaultKind, FaultPlan, SandboxServer
 
@@ -29,6 +29,7 @@ def test_status_faults_answer_without_touching_the_tool(
 
     assert response.status_code == status
     assert sim.items == {}
+    assert sim.write_count() == 0
     (logged,) = server.log.snapshot()
     assert (logged.fault, logged.processed, logged.status) == (FaultKind(kind), False, status)
 
@@ -80,6 +81,7 @@ def test_lost_response_processes_the_write_but_the_client_sees_an_error(
         client.post("/items", json={"title": "uncertain"})
 
     assert [item["title"] for item in sim.items.values()] == ["uncertain"]
+    assert sim.write_count() == 1
     (logged,) = server.log.snapshot()
     assert (logged.fault, logged.processed, logged.status) == (FaultKind.LOST_RESPONSE, True, 201)
 
@@ -138,9 +140,7 @@ def test_on_requests_counts_only_matching_requests(
     assert server.log.count("POST", processed_only=True) == 2
 
 
-def test_path_prefix_filter_spares_other_paths(
-    server: SandboxServer, client: httpx.Client
-) -> None:
+def test_path_prefix_filter_spares_other_paths(server: SandboxServer, client: httpx.Client) -> None:
     server.faults = FaultPlan(500, rate=1.0, path_prefixes=["/other"])
 
     assert client.get("/items").status_code == 200
