@@ -2,6 +2,21 @@
 
 No I/O, no database, no clock: the moment (`now`) is a parameter. `evaluate` is the entry
 point; the pieces are exported for callers that need one step (e.g. mapping webhook tasks).
+
+Choices worth knowing (each documented where it is made):
+- Mapping (`matching`, `rules`): rules of an initiative are OR'ed, conditions of a rule AND'ed;
+  identifiers (containers, labels, parents, assignees, field values) compare case-insensitively;
+  deleted tasks never match; `<prefix><initiative-id>` maps explicitly, but never the bridge's
+  own status labels (`okr:on-track` ...), so an initiative whose id is such a slug is only
+  reachable by its rules. Mappings are keyed by `(connector, external_id)` tuples.
+- Progress (`progress`): excluded tasks are left out; no counted task gives 0%.
+- Values (`measures`): `tasks` key results take the aggregate itself as the value (count or sum
+  of estimates of matching, non-excluded tasks); progress is (value - start)/(target - start).
+- Pace (`pace`): dates are whole UTC days, the objective's end day included; plan checkpoints
+  are due by the end of their day.
+- Status (`status`, `rollup`): a check-in's confidence overrides the computed status until the
+  next check-in, except once the target is reached.
+- Forecast (`forecast`): least squares over the history plus the current value at `now`.
 """
 
 from .evaluation import Evaluation, History, evaluate, latest_checkins

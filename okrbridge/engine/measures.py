@@ -54,12 +54,14 @@ def measure_initiatives(
         return Measure(value=None, text="no initiative is linked")
     share = sum(result.progress * weight for result, weight in links) / total_weight
     value = key_result.start + share * (key_result.target - key_result.start)
+    if len(links) == 1:
+        # One initiative: its own words ("3 of 8 tasks done (38%)") say it best.
+        return Measure(value, links[0][0].reason, shows_progress=True)
     if len(links) <= _NAMED_INITIATIVES:
         detail = ", ".join(f"{r.title} {percent_text(r.progress)}" for r, _ in links)
     else:
         detail = plural(len(links), "initiative")
-    noun = "initiative" if len(links) == 1 else "initiatives"
-    return Measure(value, f"{noun} {percent_text(share)} done ({detail})", shows_progress=True)
+    return Measure(value, f"initiatives {percent_text(share)} done ({detail})", shows_progress=True)
 
 
 def measure_tasks(key_result: KeyResult, tasks: Sequence[TaskView]) -> Measure:

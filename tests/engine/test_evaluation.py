@@ -173,3 +173,15 @@ def test_latest_checkins_ignores_the_future_and_keeps_the_newest() -> None:
         CheckIn(key_result_id="a", value=3, at=NOW + timedelta(days=1)),
     ]
     assert latest_checkins(checkins, NOW)["a"].value == 2
+
+
+def test_reason_of_a_key_result_served_by_one_initiative() -> None:
+    goal = objective(key_result(source=KeyResultSource.INITIATIVES))
+    ini = initiative("checkout", MatchRule(container="ENG"))
+    done = [task(str(n), container="ENG", status_category=DONE) for n in range(3)]
+    todo = [task(str(n), container="ENG") for n in range(3, 9)]
+    moment = at(date(2025, 2, 12), 7)  # 47% of Q1
+    result = evaluate([goal], [ini], done + todo, now=moment)
+    assert result.key_results["kr1"].reason == (
+        "3 of 9 tasks done (33%), 47% of the quarter elapsed, tolerance 10% -> needs attention"
+    )
