@@ -20,6 +20,10 @@ config_app = typer.Typer(help="Inspect the configuration.", no_args_is_help=True
 db_app = typer.Typer(help="Manage the store's schema.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
 app.add_typer(db_app, name="db")
+inbox_app = typer.Typer(help="See and act on the webhook inbox.", no_args_is_help=True)
+webhooks_app = typer.Typer(help="Manage tool webhooks.", no_args_is_help=True)
+app.add_typer(inbox_app, name="inbox")
+app.add_typer(webhooks_app, name="webhooks")
 
 ConfigOption = Annotated[
     Path | None,
@@ -163,6 +167,90 @@ def sandbox(
     from okrbridge.cli.demo import run_sandbox
 
     run_sandbox(port)
+
+
+@app.command()
+def daemon(
+    config: ConfigOption = None,
+    host: Annotated[
+        str | None, typer.Option(help="Listen address (default: web.host).", show_default=False)
+    ] = None,
+    port: Annotated[
+        int | None, typer.Option(help="Listen port (default: web.port).", show_default=False)
+    ] = None,
+) -> None:
+    """Run the scheduler and the webhook receiver in one long-running process."""
+    from okrbridge.cli.daemon import run_daemon
+
+    raise typer.Exit(run_daemon(config, host=host, port=port))
+
+
+@inbox_app.command("list")
+def inbox_list(
+    config: ConfigOption = None,
+    status: Annotated[
+        str | None, typer.Option(help="pending, done or parked.", show_default=False)
+    ] = None,
+    connector: Annotated[
+        str | None, typer.Option(help="Only this connector instance.", show_default=False)
+    ] = None,
+    limit: Annotated[int, typer.Option(help="At most this many, newest first.")] = 50,
+    json: JsonOption = False,
+) -> None:
+    """List webhook deliveries with their status, attempts and last error."""
+    from okrbridge.cli.inbox import run_inbox_list
+
+    run_inbox_list(config, status=status, connector=connector, limit=limit, as_json=json)
+
+
+@inbox_app.command("retry")
+def inbox_retry(
+    ids: Annotated[
+        list[int] | None, typer.Argument(metavar="[ID]...", help="Inbox ids to retry.")
+    ] = None,
+    all_parked: Annotated[
+        bool, typer.Option("--all-parked", help="Retry every parked delivery.")
+    ] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Make parked or waiting deliveries due again, with a fresh attempt count."""
+    from okrbridge.cli.inbox import run_inbox_retry
+
+    run_inbox_retry(config, ids or [], all_parked=all_parked)
+
+
+@inbox_app.command("purge")
+def inbox_purge(
+    config: ConfigOption = None,
+    status: Annotated[str, typer.Option(help="done or parked.")] = "done",
+    older_than_days: Annotated[
+        float | None,
+        typer.Option("--older-than-days", help="Only deliveries older than this.", min=0),
+    ] = None,
+) -> None:
+    """Delete processed (or parked) deliveries; pending ones are never purged."""
+    from okrbridge.cli.inbox import run_inbox_purge
+
+    run_inbox_purge(config, status=status, older_than_days=older_than_days)
+
+
+@webhooks_app.command("register")
+def webhooks_register(
+    tool: Annotated[str, typer.Argument(help="Connector type, e.g. trello.")],
+    board: Annotated[str, typer.Option("--board", help="Board (model) id to watch.")],
+    callback_url: Annotated[
+        str, typer.Option("--callback-url", help="Public URL of POST /webhooks/<instance>.")
+    ],
+    config: ConfigOption = None,
+    connector: Annotated[
+        str | None,
+        typer.Option("--connector", help="Connector instance (when several).", show_default=False),
+    ] = None,
+) -> None:
+    """Register a webhook in the tool (Trello), pointing at the daemon."""
+    from okrbridge.cli.daemon import run_webhooks_register
+
+    run_webhooks_register(config, tool, board=board, callback_url=callback_url, connector=connector)
 
 
 def main() -> None:

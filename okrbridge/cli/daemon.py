@@ -1,0 +1,58 @@
+"""Bodies of `okrbridge daemon` and `okrbridge webhooks register`."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from okrbridge.cli.common import EXIT_FAILURE, EXIT_USAGE, fail, load, open_store, stdout
+
+
+def run_daemon(path: Path | None, *, host: str | None, port: int | None) -> int:
+    """Load the config, set up logging, migrate the store and serve until stopped."""
+    from okrbridge.connector.registry import default_registry
+    from okrbridge.daemon.runner import Daemon, DaemonOptions
+    from okrbridge.logs import collect_secrets, configure_logging
+
+    loaded = load(path)
+    env = dict(os.environ)
+    configure_logging(collect_secrets(loaded.config, env))
+    web = loaded.config.web
+    options = DaemonOptions(host=host or web.host, port=port if port is not None else web.port)
+    with open_store(loaded) as store:
+        return Daemon(loaded.config, store, default_registry(), env, options).run()
+
+
+def run_webhooks_register(
+    path: Path | None, tool: str, *, board: str, callback_url: str, connector: str | None
+) -> None:
+    """Ask the connector instance to register a webhook for `board` pointing at the daemon."""
+    from okrbridge.connector.registry import default_registry
+    from okrbridge.sync.runner import build_connector
+
+    loaded = load(path)
+    instances = {
+        name: s
+        for name, s in loaded.config.connectors.items()
+        if s.type == tool and (connector is None or name == connector)
+    }
+    if len(instances) != 1:
+        which = f"named {connector!r} " if connector else ""
+        found = ", ".join(instances) or "none"
+        fail(
+            f"need exactly one {tool} connector instance {which}(found: {found}); "
+            "pick one with --connector",
+            EXIT_USAGE,
+        )
+    (name,) = instances
+    built = build_connector(default_registry(), loaded.config, name, dict(os.environ))
+    register = getattr(built, "register_webhook", None)
+    if not callable(register):
+        fail(f"connector type {tool!r} cannot register webhooks from here", EXIT_USAGE)
+    try:
+        webhook_id = register(board, callback_url)
+    except Exception as exc:
+        fail(f"{name}: webhook registration failed: {exc}", EXIT_FAILURE)
+    finally:
+        built.close()
+    stdout().print(f"{name}: webhook {webhook_id} registered for {board} -> {callback_url}")

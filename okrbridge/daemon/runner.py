@@ -1,0 +1,172 @@
+"""One daemon process: scheduler, inbox writer and worker, and the web app under uvicorn.
+
+Start-up builds everything, `run()` serves until SIGTERM/SIGINT, then shuts down in order:
+stop accepting requests (uvicorn lets in-flight ones finish), commit queued deliveries, let the
+worker finish the delivery in hand, stop the scheduler (running syncs end after their
+in-flight page or change), and return 0 within `grace` seconds.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import FrameType
+from typing import Any
+
+import uvicorn
+
+from okrbridge.config.schema import Config
+from okrbridge.connector.base import Connector
+from okrbridge.connector.registry import ConnectorRegistry
+from okrbridge.daemon.metrics import DaemonMetrics
+from okrbridge.daemon.worker import InboxWorker
+from okrbridge.daemon.writer import InboxWriter
+from okrbridge.logs import get_logger
+from okrbridge.scheduler import (
+    Debouncer,
+    HealthBoard,
+    Leases,
+    SyncJobs,
+    build_scheduler,
+    lease_ttl,
+    process_id,
+)
+from okrbridge.store.db import Store
+from okrbridge.sync.runner import build_connector
+from okrbridge.web.app import create_app
+from okrbridge.web.state import WebState
+
+__all__ = ["Daemon", "DaemonOptions"]
+
+log = get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class DaemonOptions:
+    host: str
+    port: int
+    grace: float = 25.0
+    """Seconds allowed for a clean stop before the process gives up waiting."""
+    worker: bool = True
+    """Process the inbox in this process (the benchmark measures acceptance alone)."""
+    scheduler: bool = True
+
+
+class Daemon:
+    """Wires the parts of one daemon process together."""
+
+    def __init__(
+        self,
+        config: Config,
+        store: Store,
+        registry: ConnectorRegistry,
+        env: Mapping[str, str],
+        options: DaemonOptions,
+    ) -> None:
+        self.config, self.store, self.options = config, store, options
+        self.id = process_id()
+        self.instances = [n for n, s in config.connectors.items() if s.enabled]
+        self.stopping = threading.Event()
+        self.metrics = DaemonMetrics(store)
+        self.health = HealthBoard(self.instances)
+        self.jobs = SyncJobs(
+            config,
+            store,
+            registry,
+            env,
+            Leases(store, lease_ttl(config.schedule.pull_interval), owner=self.id),
+            self.health,
+            self.metrics,
+            self.stopping,
+        )
+        self.scheduler = build_scheduler(self.jobs, self.instances)
+        self.debouncer = Debouncer(self.scheduler, config.schedule.debounce, self.jobs.push)
+        self._connectors = self._build(registry, env)  # request path: verify and parse
+        self.worker = InboxWorker(
+            store,
+            self._build(registry, env),  # the worker thread's own instances (fetch uses HTTP)
+            worker_id=self.id,
+            on_changed=self.debouncer.trigger,
+            metrics=self.metrics,
+        )
+        self.writer = InboxWriter(store, on_stored=self.worker.wake)
+        state = WebState(config, store, self._connectors, self.writer, self.metrics, self.health)
+        self.app = create_app(state)
+        self.server = uvicorn.Server(
+            uvicorn.Config(
+                self.app,
+                host=options.host,
+                port=options.port,
+                log_config=None,  # our logging pipeline (okrbridge.logs) handles uvicorn's
+                access_log=False,  # per-request lines would dominate; metrics count requests
+                timeout_graceful_shutdown=max(1, int(options.grace / 3)),
+                server_header=False,
+            )
+        )
+
+    def _build(self, registry: ConnectorRegistry, env: Mapping[str, str]) -> dict[str, Any]:
+        built: dict[str, Connector[Any]] = {}
+        for name in self.instances:
+            try:
+                built[name] = build_connector(registry, self.config, name, env)
+            except Exception as exc:  # one broken instance must not stop the others
+                self.health[name].failure(f"cannot start: {exc}")
+        return built
+
+    def run(self) -> int:
+        """Serve until a stop signal; return the exit code (0 after a clean stop)."""
+        self._announce()
+        self.writer.start()
+        if self.options.worker:
+            self.worker.start()
+        if self.options.scheduler:
+            self.scheduler.start()
+        # Our handlers take precedence over the default ones; uvicorn installs its own while
+        # serving, restores ours afterwards and re-raises the signal, which then lands here.
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, self._on_signal)
+        try:
+            self.server.run()
+        finally:
+            self.shutdown()
+        return 0
+
+    def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
+        if not self.stopping.is_set():
+            log.info("stop requested", signal=signal.Signals(signum).name)
+        self.stopping.set()
+        self.server.should_exit = True
+
+    def _announce(self) -> None:
+        replicas = (
+            "single replica (SQLite store)"
+            if self.store.dialect == "sqlite"
+            else "replicas share jobs and inbox through the store"
+        )
+        log.info(
+            "daemon starting",
+            daemon=self.id,
+            store=self.store.redacted_url,
+            mode=replicas,
+            instances=self.instances,
+            listen=f"http://{self.options.host}:{self.options.port}",
+        )
+
+    def shutdown(self) -> None:
+        """Stop everything, waiting at most `grace` seconds in total."""
+        self.stopping.set()
+        self.writer.stop(timeout=self.options.grace / 3)
+        self.worker.stop(timeout=self.options.grace / 3)
+        if self.scheduler.running:
+            stopper = threading.Thread(target=self.scheduler.shutdown, kwargs={"wait": True})
+            stopper.start()
+            stopper.join(self.options.grace / 3)
+            if stopper.is_alive():
+                log.warning("a sync job is still running at exit; its lease will expire")
+        for connector in self._connectors.values():
+            connector.close()
+        for connector in self.worker.connectors.values():
+            connector.close()
+        log.info("daemon stopped", daemon=self.id)

@@ -1,0 +1,225 @@
+"""The inbox worker: claims stored deliveries, re-parses them and applies their events.
+
+Applying a delivery and marking it done happen in ONE transaction, conditional on this worker
+still holding the claim; so a crash at any point either applies a delivery fully and once, or
+not at all (it is claimed again when its lock expires).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from okrbridge.connector.base import (
+    Connector,
+    EventKind,
+    WebhookEvent,
+    WebhookPayloadError,
+    WebhookRequest,
+)
+from okrbridge.daemon.inbox_admin import release_claims
+from okrbridge.daemon.metrics import DaemonMetrics
+from okrbridge.domain import Task
+from okrbridge.logs import bound, get_logger
+from okrbridge.store.db import Store
+from okrbridge.store.models import TaskRow
+from okrbridge.store.repos.inbox import (
+    Delivery,
+    claim_deliveries,
+    finish_delivery,
+    park_delivery,
+    retry_delivery,
+)
+from okrbridge.store.repos.tasks import mark_deleted, upsert_tasks
+
+__all__ = ["InboxWorker", "RetryPolicy", "apply_events"]
+
+log = get_logger(__name__)
+
+
+class _LostClaim(Exception):  # noqa: N818
+    """Our lock on the delivery expired and another worker took it: roll back."""
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Backoff between attempts of a failing delivery, and when to give up (park it)."""
+
+    max_attempts: int = 8
+    base_delay: float = 2.0
+    max_delay: float = 600.0
+
+    def delay(self, attempts: int) -> float:
+        return float(min(self.max_delay, self.base_delay * 2 ** max(0, attempts - 1)))
+
+
+class InboxWorker:
+    """A thread that processes due deliveries in arrival order; `wake()` after new ones."""
+
+    def __init__(
+        self,
+        store: Store,
+        connectors: Mapping[str, Connector[Any]],
+        *,
+        worker_id: str,
+        on_changed: Callable[[str], None],
+        metrics: DaemonMetrics | None = None,
+        retry: RetryPolicy | None = None,
+        batch: int = 20,
+        lock_seconds: float = 120.0,
+        poll_seconds: float = 1.0,
+    ) -> None:
+        self.store, self.connectors, self.worker_id = store, connectors, worker_id
+        self.on_changed, self.metrics = on_changed, metrics
+        self.retry = retry or RetryPolicy()
+        self.batch, self.lock_seconds, self.poll_seconds = batch, lock_seconds, poll_seconds
+        self._wake, self._stop = threading.Event(), threading.Event()
+        self._thread = threading.Thread(target=self._run, name="inbox-worker", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def stop(self, timeout: float = 15.0) -> None:
+        """Finish the delivery in hand, hand the rest of the batch back, end the thread."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                handled = self.process_once()
+            except Exception as exc:  # the store is unreachable: wait and try again
+                log.warning("inbox worker cannot claim deliveries", error=str(exc))
+                handled = 0
+            if handled == 0:
+                self._wake.wait(self.poll_seconds)
+                self._wake.clear()
+
+    def process_once(self) -> int:
+        """Claim one batch and process it; return how many deliveries were claimed."""
+        with self.store.session() as session:
+            claimed = claim_deliveries(session, self.worker_id, self.batch, self.lock_seconds)
+        for index, delivery in enumerate(claimed):
+            if self._stop.is_set():
+                rest = [d.id for d in claimed[index:]]
+                with self.store.session() as session:
+                    release_claims(session, rest, self.worker_id)
+                break
+            with bound(connector=delivery.connector, delivery=delivery.delivery_id):
+                self._process(delivery)
+        return len(claimed)
+
+    def _process(self, delivery: Delivery) -> None:
+        connector = self.connectors.get(delivery.connector)
+        if connector is None:
+            self._park(delivery, f"no enabled connector instance {delivery.connector!r}")
+            return
+        request = WebhookRequest("POST", "", dict(delivery.headers), delivery.body)
+        try:
+            events = connector.parse_webhook(request)
+        except WebhookPayloadError as exc:
+            self._park(delivery, f"unparseable delivery: {exc}")
+            return
+        try:
+            fetched = _refresh(connector, events)
+            with self.store.session() as session:
+                changed = apply_events(session, delivery.connector, events, fetched)
+                if not finish_delivery(session, delivery.id, worker=self.worker_id):
+                    raise _LostClaim
+        except _LostClaim:
+            log.warning("delivery claim lost; another worker handles it")
+            return
+        except Exception as exc:
+            self._failed(delivery, exc)
+            return
+        self._count(delivery, "applied")
+        log.info("delivery applied", events=len(events), changed=changed, attempt=delivery.attempts)
+        if changed:
+            self.on_changed(delivery.connector)
+
+    def _failed(self, delivery: Delivery, exc: Exception) -> None:
+        error = f"{type(exc).__name__}: {exc}"
+        if delivery.attempts >= self.retry.max_attempts:
+            self._park(delivery, error)
+            return
+        delay = self.retry.delay(delivery.attempts)
+        with self.store.session() as session:
+            retry_delivery(session, delivery.id, error, delay, worker=self.worker_id)
+        self._count(delivery, "retried")
+        log.warning("delivery failed; will retry", error=error, retry_in=delay)
+
+    def _park(self, delivery: Delivery, error: str) -> None:
+        with self.store.session() as session:
+            park_delivery(session, delivery.id, error, worker=self.worker_id)
+        self._count(delivery, "parked")
+        log.warning("delivery parked", error=error, attempts=delivery.attempts)
+
+    def _count(self, delivery: Delivery, outcome: str) -> None:
+        if self.metrics is not None:
+            self.metrics.deliveries.labels(delivery.connector, outcome).inc()
+
+
+def _refresh(connector: Connector[Any], events: Sequence[WebhookEvent]) -> dict[str, Task]:
+    """Re-read the tasks of REFRESH events from the tool (outside any transaction)."""
+    ids = [
+        e.external_id
+        for e in events
+        if e.kind is EventKind.REFRESH and e.external_id and not e.own_echo
+    ]
+    if not ids:
+        return {}
+    return {task.external_id: task for task in connector.fetch(sorted(set(ids)))}
+
+
+def apply_events(
+    session: Session,
+    instance: str,
+    events: Sequence[WebhookEvent],
+    fetched: Mapping[str, Task],
+) -> bool:
+    """Apply events in order; True when the store changed in a way that needs a push.
+
+    The bridge's own echoes are dropped. An event older than what the store holds for its task
+    (a replica applied a later delivery first) is dropped too, so per-task order holds.
+    """
+    changed = False
+    for event in events:
+        if event.own_echo or event.kind is EventKind.IGNORE:
+            continue
+        if event.kind is EventKind.DELETE and event.external_id:
+            mark_deleted(session, instance, [event.external_id])
+            changed = True
+        elif event.kind is EventKind.REFRESH and event.external_id:
+            task = fetched.get(event.external_id)
+            if task is None:  # the tool no longer has it (fetch omits missing ids)
+                mark_deleted(session, instance, [event.external_id])
+            else:
+                upsert_tasks(session, [task], run_id=None)
+            changed = True
+        elif (
+            event.kind is EventKind.UPSERT
+            and event.task is not None
+            and not _is_stale(session, instance, event.task)
+        ):
+            upsert_tasks(session, [event.task], run_id=None)
+            changed = True
+    return changed
+
+
+def _is_stale(session: Session, instance: str, task: Task) -> bool:
+    stored = session.scalar(
+        select(TaskRow.updated_at).where(
+            TaskRow.connector == instance, TaskRow.external_id == task.external_id
+        )
+    )
+    return stored is not None and task.updated_at is not None and stored > task.updated_at

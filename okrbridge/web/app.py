@@ -1,0 +1,78 @@
+"""The daemon's ASGI app: webhooks, health, readiness, metrics, OpenAPI docs, and the dashboard
+when `okrbridge.web.dashboard` provides `router(state) -> fastapi.APIRouter`."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from okrbridge import __version__
+from okrbridge.logs import get_logger
+from okrbridge.store.migrate import is_current
+from okrbridge.web.receiver import webhook_router
+from okrbridge.web.state import WebState
+
+__all__ = ["DASHBOARD_MODULE", "create_app"]
+
+log = get_logger(__name__)
+
+DASHBOARD_MODULE = "okrbridge.web.dashboard"
+
+
+def create_app(state: WebState) -> FastAPI:
+    """Build the app for one daemon process."""
+    app = FastAPI(
+        title="okrbridge daemon",
+        version=__version__,
+        description="Webhook receiver, health and metrics of the okrbridge daemon.",
+    )
+    app.state.okrbridge = state
+    app.include_router(webhook_router(state))
+    _add_probes(app, state)
+    _mount_dashboard(app, state)
+    return app
+
+
+def _add_probes(app: FastAPI, state: WebState) -> None:
+    @app.get("/healthz", tags=["health"], summary="Liveness: the process answers")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get(
+        "/readyz",
+        tags=["health"],
+        summary="Readiness: store reachable, migrations current; connector health",
+        responses={503: {"description": "Store unreachable or migrations pending."}},
+    )
+    def readyz() -> JSONResponse:
+        body: dict[str, Any] = {"store": "ok", "connectors": state.health.as_dict()}
+        try:
+            state.store.ping()
+            current = is_current(state.store)
+        except Exception as exc:
+            body["store"] = str(exc)
+            return JSONResponse({"status": "unavailable", **body}, status_code=503)
+        if not current:
+            body["store"] = "migrations pending: run `okrbridge db upgrade`"
+            return JSONResponse({"status": "unavailable", **body}, status_code=503)
+        return JSONResponse({"status": "ready", **body})
+
+    @app.get("/metrics", tags=["health"], summary="Prometheus metrics")
+    def metrics() -> Response:
+        return Response(generate_latest(state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+
+def _mount_dashboard(app: FastAPI, state: WebState) -> None:
+    """Include the dashboard's routes when that sub-package exists and offers `router`."""
+    if importlib.util.find_spec(DASHBOARD_MODULE) is None:
+        return
+    module = importlib.import_module(DASHBOARD_MODULE)
+    factory = getattr(module, "router", None)
+    if callable(factory):
+        app.include_router(factory(state))
+        log.info("dashboard mounted")
