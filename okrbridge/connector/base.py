@@ -106,7 +106,7 @@ class CommentAction(str, enum.Enum):
     DELETE = "delete"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CommentChange:
     action: CommentAction
     body: str = ""
@@ -115,7 +115,7 @@ class CommentChange:
     """Known id of the bridge's comment (UPDATE/DELETE; may be None if the store lost it)."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PushChange:
     """The minimal set of writes that brings one task to its desired state."""
 

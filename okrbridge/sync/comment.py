@@ -11,12 +11,19 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from string import Template
 
 from okrbridge.domain import InitiativeResult, KeyResultResult, KRStatus, Metric
 
-__all__ = ["CommentContext", "comment_digest", "format_value", "render_comment", "status_title"]
+__all__ = [
+    "CommentContext",
+    "CommentMemo",
+    "comment_digest",
+    "format_value",
+    "render_comment",
+    "status_title",
+]
 
 _TITLES = {
     KRStatus.ACHIEVED: "Achieved",
@@ -145,3 +152,50 @@ def comment_digest(ctx: CommentContext, template: str | None = None) -> str:
     }
     encoded = json.dumps(significant, sort_keys=True, separators=(",", ":")).encode()
     return hashlib.sha256(encoded).hexdigest()
+
+
+_UNMAPPED = CommentContext(
+    status=KRStatus.NOT_STARTED,
+    initiatives=(),
+    key_results=(),
+    objective_titles={},
+    state="unmapped",
+)
+
+
+class CommentMemo:
+    """Digests and bodies per (context, state), computed once: tasks serving the same
+    initiatives share one context object, so 100,000 tasks cost a few hundred renders."""
+
+    def __init__(self, template: str | None) -> None:
+        self.template = template
+        self._variants: dict[tuple[int, str], CommentContext] = {}
+        self._digests: dict[tuple[int, str], str] = {}
+        self._bodies: dict[tuple[int, str], str] = {}
+
+    def _variant(
+        self, ctx: CommentContext | None, state: str
+    ) -> tuple[tuple[int, str], CommentContext]:
+        key = (id(ctx), state)
+        variant = self._variants.get(key)
+        if variant is None:
+            if ctx is None or state == "unmapped":
+                variant = _UNMAPPED
+            else:
+                variant = ctx if ctx.state == state else replace(ctx, state=state)
+            self._variants[key] = variant
+            if ctx is not None:
+                self._variants[(id(ctx), "_keep")] = ctx  # keeps id(ctx) from being reused
+        return key, variant
+
+    def digest(self, ctx: CommentContext | None, state: str) -> str:
+        key, variant = self._variant(ctx, state)
+        if key not in self._digests:
+            self._digests[key] = comment_digest(variant, self.template)
+        return self._digests[key]
+
+    def body(self, ctx: CommentContext | None, state: str) -> str:
+        key, variant = self._variant(ctx, state)
+        if key not in self._bodies:
+            self._bodies[key] = render_comment(variant, self.template)
+        return self._bodies[key]

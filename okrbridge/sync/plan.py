@@ -8,12 +8,13 @@ never touched.
 from __future__ import annotations
 
 import enum
+import functools
 from dataclasses import dataclass
 
 from okrbridge.config.schema import PushScope, PushSettings
 from okrbridge.connector.base import Capability, CommentAction, CommentChange, PushChange
 from okrbridge.domain import KRStatus, StatusCategory, Task
-from okrbridge.sync.comment import CommentContext, comment_digest, render_comment
+from okrbridge.sync.comment import CommentContext, CommentMemo
 
 __all__ = [
     "PlannedChange",
@@ -42,7 +43,7 @@ class Reason(str, enum.Enum):
     COMMENT_LOST = "the bridge's comment id is unknown"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Pushed:
     """What the bridge last wrote to a task (from the store's push state)."""
 
@@ -56,7 +57,7 @@ class Pushed:
         return bool(self.label or self.comment_id or self.field_value)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PlannedChange:
     change: PushChange
     reasons: tuple[Reason, ...]
@@ -66,6 +67,7 @@ class PlannedChange:
     field_value: str | None
 
 
+@functools.cache
 def owned_labels(prefix: str) -> frozenset[str]:
     return frozenset(prefix + status.label_slug for status in KRStatus)
 
@@ -81,6 +83,74 @@ def in_scope(task: Task, scope: PushScope) -> bool:
     return task.status_category is not StatusCategory.DONE
 
 
+class TaskPlanner:
+    """Plans tasks of one connector instance; everything that does not depend on the task is
+    worked out once here (owned labels, capabilities, label names), since a sync may plan
+    100,000 tasks."""
+
+    def __init__(
+        self, settings: PushSettings, capabilities: frozenset[Capability], scope: PushScope
+    ) -> None:
+        self.settings = settings
+        self.scope = scope
+        self.owned = owned_labels(settings.label_prefix)
+        self.labels = Capability.LABELS in capabilities
+        self.comments = Capability.COMMENTS in capabilities
+        self.field = Capability.PROJECT_FIELD in capabilities
+        self.label_of = {s: settings.label_prefix + s.label_slug for s in KRStatus}
+        self.slug_of = {s: s.label_slug for s in KRStatus}
+        self.memo = CommentMemo(settings.comment_template)
+
+    def plan(self, task: Task, ctx: CommentContext | None, pushed: Pushed) -> PlannedChange | None:
+        """The change for one task, or None when it already is as it should be.
+
+        `ctx` is None when the task serves no initiative; tasks sharing a context should pass
+        the same object, so its comment is digested and rendered once.
+        """
+        if task.deleted:
+            return None
+        active = ctx is not None and in_scope(task, self.scope)
+        if not active and not pushed.marked:
+            return None
+        reasons: list[Reason] = []
+        status = ctx.status if active and ctx is not None else None
+        desired_label = None if status is None else self.label_of[status]
+
+        add_label: str | None = None
+        remove: tuple[str, ...] = ()
+        if self.labels:
+            add_label, remove = _plan_labels(
+                task, desired_label, pushed, self.owned, self.settings, reasons
+            )
+        comment: CommentChange | None = None
+        digest = pushed.comment_hash
+        if self.comments:
+            comment, digest = _plan_comment(ctx, active, pushed, self.settings, reasons, self.memo)
+        field_value: str | None = None
+        if self.field:
+            desired_field = "" if status is None else self.slug_of[status]
+            if (pushed.field_value or "") != desired_field:
+                field_value = desired_field
+        if add_label is None and not remove and comment is None and field_value is None:
+            return None
+        if not reasons:
+            reasons.append(Reason.STATUS_CHANGED)
+        change = PushChange(
+            task=task,
+            add_label=add_label,
+            remove_labels=remove,
+            comment=comment,
+            field_value=field_value,
+        )
+        return PlannedChange(
+            change=change,
+            reasons=tuple(dict.fromkeys(reasons)),
+            label=desired_label if self.labels else None,
+            comment_hash=digest,
+            field_value=field_value if field_value is not None else pushed.field_value,
+        )
+
+
 def plan_task(
     task: Task,
     ctx: CommentContext | None,
@@ -89,50 +159,8 @@ def plan_task(
     capabilities: frozenset[Capability],
     scope: PushScope,
 ) -> PlannedChange | None:
-    """The change for one task, or None when it already is as it should be.
-
-    `ctx` is None when the task serves no initiative.
-    """
-    if task.deleted:
-        return None
-    owned = owned_labels(settings.label_prefix)
-    active = ctx is not None and in_scope(task, scope)
-    if not active and not pushed.marked:
-        return None
-    reasons: list[Reason] = []
-    desired_label = settings.label_prefix + ctx.status.label_slug if active and ctx else None
-
-    add_label, remove = _plan_labels(task, desired_label, pushed, owned, settings, reasons)
-    if Capability.LABELS not in capabilities:
-        add_label, remove = None, ()
-
-    comment, digest = _plan_comment(task, ctx, active, pushed, settings, reasons)
-    if Capability.COMMENTS not in capabilities:
-        comment, digest = None, pushed.comment_hash
-
-    field_value: str | None = None
-    desired_field = ctx.status.label_slug if active and ctx else ""
-    if Capability.PROJECT_FIELD in capabilities and (pushed.field_value or "") != desired_field:
-        field_value = desired_field
-
-    change = PushChange(
-        task=task,
-        add_label=add_label,
-        remove_labels=remove,
-        comment=comment,
-        field_value=field_value,
-    )
-    if change.is_empty:
-        return None
-    if not reasons:
-        reasons.append(Reason.STATUS_CHANGED)
-    return PlannedChange(
-        change=change,
-        reasons=tuple(dict.fromkeys(reasons)),
-        label=desired_label if Capability.LABELS in capabilities else None,
-        comment_hash=digest,
-        field_value=field_value if field_value is not None else pushed.field_value,
-    )
+    """Plan a single task (see `TaskPlanner.plan`; use a planner for many tasks)."""
+    return TaskPlanner(settings, capabilities, scope).plan(task, ctx, pushed)
 
 
 def _plan_labels(
@@ -143,7 +171,7 @@ def _plan_labels(
     settings: PushSettings,
     reasons: list[Reason],
 ) -> tuple[str | None, tuple[str, ...]]:
-    present = set(task.labels)
+    present = task.labels
     add: str | None = None
     if desired is not None and desired not in present:
         if pushed.label is None:
@@ -157,7 +185,7 @@ def _plan_labels(
             reasons.append(Reason.DRIFT)
     # The store's labels include the bridge's own applied writes (updated after each apply),
     # so what is absent here is really absent: nothing to remove.
-    stale = sorted((present & owned) - {desired})
+    stale = sorted(label for label in present if label in owned and label != desired)
     if stale and desired is not None and pushed.label == desired and add is None:
         reasons.append(Reason.STRAY_LABEL)
     if stale and desired is None:
@@ -166,16 +194,15 @@ def _plan_labels(
 
 
 def _plan_comment(
-    task: Task,
     ctx: CommentContext | None,
     active: bool,
     pushed: Pushed,
     settings: PushSettings,
     reasons: list[Reason],
+    memo: CommentMemo,
 ) -> tuple[CommentChange | None, str | None]:
     if not settings.comment:
         return None, pushed.comment_hash
-    template = settings.comment_template
     frozen = not pushed.comment_id or (pushed.comment_hash or "").startswith(_FROZEN)
     if (ctx is None or not active) and frozen:
         return None, pushed.comment_hash  # a final comment is written once, then left be
@@ -183,29 +210,18 @@ def _plan_comment(
         reasons.append(Reason.UNMAPPED)
         if settings.unmapped == "delete-comment":
             return CommentChange(CommentAction.DELETE, comment_id=pushed.comment_id), None
-        ctx = CommentContext(
-            status=KRStatus.NOT_STARTED,
-            initiatives=(),
-            key_results=(),
-            objective_titles={},
-            state="unmapped",
-        )
+        state = "unmapped"
     elif not active:
         reasons.append(Reason.FINISHED)
-        ctx = CommentContext(
-            status=ctx.status,
-            initiatives=ctx.initiatives,
-            key_results=ctx.key_results,
-            objective_titles=ctx.objective_titles,
-            state="final",
-            dashboard_url=ctx.dashboard_url,
-        )
-    digest = comment_digest(ctx, template)
-    if ctx.state != "active":
+        state = "final"
+    else:
+        state = "active"
+    digest = memo.digest(ctx, state)
+    if state != "active":
         digest = _FROZEN + digest[len(_FROZEN) :]
     if pushed.comment_id and digest == pushed.comment_hash:
         return None, digest
-    body = render_comment(ctx, template)
+    body = memo.body(ctx, state)
     if pushed.comment_id is None:
         if pushed.comment_hash is not None:
             reasons.append(Reason.COMMENT_LOST)

@@ -1,0 +1,205 @@
+"""Benchmark of the sync pipeline with an in-memory connector (no HTTP).
+
+Prints, for N tasks, 1,000 initiatives and 300 key results: pull upsert throughput into
+SQLite (and PostgreSQL with --pg URL), the time to map + compute and to plan, and the peak
+RSS of the whole run. Each N runs in its own process so peak RSS is per size.
+
+    python bench/bench_sync.py                 # N = 10k, 50k, 100k on SQLite
+    python bench/bench_sync.py --pg postgresql+psycopg://postgres@127.0.0.1:5432/test
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any, ClassVar
+
+from okrbridge.config.schema import Config, ConnectorSettings
+from okrbridge.connector.base import Capability, Connector, Page, PushChange, PushResult
+from okrbridge.domain import (
+    Initiative,
+    KeyResult,
+    KeyResultLink,
+    MatchRule,
+    Objective,
+    StatusCategory,
+    Task,
+)
+
+PAGE = 1000
+CATEGORIES = list(StatusCategory)
+
+
+class SyntheticConnector(Connector[ConnectorSettings]):
+    """Yields N generated tasks in pages; writes nothing."""
+
+    name: ClassVar[str] = "synthetic"
+    settings_model: ClassVar[type[ConnectorSettings]] = ConnectorSettings
+    capabilities: ClassVar[frozenset[Capability]] = frozenset(
+        {Capability.LABELS, Capability.COMMENTS}
+    )
+    total = 0
+
+    def pull(self, cursor: str | None, *, full: bool = False) -> Iterator[Page]:
+        rng = random.Random(1)
+        base = datetime(2026, 11, 1, tzinfo=UTC)
+        for start in range(0, self.total, PAGE):
+            tasks = [
+                Task(
+                    connector=self.instance,
+                    external_id=str(i),
+                    key=f"P{i % 50}-{i}",
+                    title=f"task {i}",
+                    container=f"P{i % 50}",
+                    status_category=rng.choice(CATEGORIES),
+                    labels=(f"team-{i % 7}", f"init-{i % 1000}"),
+                    estimate=float(i % 8),
+                    updated_at=base + timedelta(seconds=i),
+                    raw={"id": i, "fields": {"summary": f"task {i}"}},
+                )
+                for i in range(start, min(start + PAGE, self.total))
+            ]
+            yield Page(tasks, cursor=json.dumps({"i": start + len(tasks)}))
+
+    def apply(self, change: PushChange) -> PushResult:
+        return PushResult(requests=0)
+
+
+def okr_config(instance: str) -> Config:
+    objectives = []
+    for o in range(30):
+        krs = [
+            KeyResult(
+                id=f"kr-{o}-{k}", title=f"KR {o}.{k}", start=0, target=100, source="initiatives"
+            )
+            for k in range(10)
+        ]
+        objectives.append(
+            Objective(
+                id=f"obj-{o}",
+                title=f"Objective {o}",
+                start=date(2026, 10, 1),
+                end=date(2026, 12, 31),
+                key_results=krs,
+            )
+        )
+    initiatives = [
+        Initiative(
+            id=f"init-{i}",
+            title=f"Initiative {i}",
+            key_results=[KeyResultLink(id=f"kr-{(i % 300) // 10}-{i % 10}")],
+            match=[MatchRule(connector=instance, labels_any=[f"init-{i}"])],
+        )
+        for i in range(1000)
+    ]
+    settings = ConnectorSettings(type="synthetic", base_url="http://127.0.0.1:1")
+    return Config(connectors={instance: settings}, objectives=objectives, initiatives=initiatives)
+
+
+def run_one(n: int, url: str) -> dict[str, Any]:
+    from sqlalchemy import text
+
+    from okrbridge.store.db import Store
+    from okrbridge.store.migrate import upgrade
+    from okrbridge.store.repos.runs import start_run
+    from okrbridge.store.repos.tasks import get_task_ids, load_tasks
+    from okrbridge.sync.compute import compute
+    from okrbridge.sync.planning import plan_connector
+    from okrbridge.sync.pull import pull_into_store
+    from okrbridge.sync.queue import load_pushed
+
+    store = Store(url)
+    if store.dialect == "postgresql":
+        with store.session() as session:
+            session.execute(text("DROP SCHEMA IF EXISTS bench_sync CASCADE"))
+            session.execute(text("CREATE SCHEMA bench_sync"))
+        store.dispose()
+        store = Store(url + ("&" if "?" in url else "?") + "options=-csearch_path%3Dbench_sync")
+    upgrade(store)
+    config = okr_config("synthetic")
+    SyntheticConnector.total = n
+    connector = SyntheticConnector("synthetic", config.connectors["synthetic"], {})
+    with store.session() as session:
+        run_id = start_run(session, "synthetic", "full", False)
+    figures: dict[str, Any] = {"n": n, "dialect": store.dialect}
+    t0 = time.perf_counter()
+    pull_into_store(store, connector, run_id, full=True)
+    figures["upsert_s"] = time.perf_counter() - t0
+    figures["upsert_tasks_per_s"] = n / figures["upsert_s"]
+    t0 = time.perf_counter()
+    pull_into_store(store, connector, run_id, full=True)
+    figures["reupsert_unchanged_s"] = time.perf_counter() - t0
+
+    now = datetime(2026, 11, 15, tzinfo=UTC)
+    t0 = time.perf_counter()
+    computed = compute(store, config, now=now, record=True)
+    figures["load_map_compute_record_s"] = time.perf_counter() - t0
+    from okrbridge.engine import evaluate
+
+    t0 = time.perf_counter()
+    evaluation = evaluate(config.objectives, config.initiatives, computed.tasks, now=now)
+    figures["map_compute_s"] = time.perf_counter() - t0
+    with store.session() as session:
+        tasks = load_tasks(session, "synthetic", include_raw=False)
+        ids = get_task_ids(session, [(t.connector, t.external_id) for t in tasks])
+        pushed = load_pushed(session, "synthetic")
+    with_ids = [(ids[t.ref], t) for t in tasks]
+    t0 = time.perf_counter()
+    plans = plan_connector(
+        config, config.connectors["synthetic"], connector.capabilities, with_ids, evaluation, pushed
+    )
+    figures["plan_s"] = time.perf_counter() - t0
+    figures["planned_changes"] = len(plans)
+    figures["map_compute_plan_s"] = figures["map_compute_s"] + figures["plan_s"]
+    figures["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    store.dispose()
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sizes", default="10000,50000,100000")
+    parser.add_argument("--pg", help="PostgreSQL URL to measure as well")
+    parser.add_argument("--one", nargs=2, metavar=("N", "URL"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.one:
+        print(json.dumps(run_one(int(args.one[0]), args.one[1])))
+        return
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for n in (int(s) for s in args.sizes.split(",")):
+            urls = [f"sqlite:///{Path(tmp) / f'bench-{n}.sqlite3'}"] + (
+                [args.pg] if args.pg else []
+            )
+            for url in urls:
+                out = subprocess.run(
+                    [sys.executable, __file__, "--one", str(n), url],
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                )
+                rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    header = (
+        f"{'N':>7} {'db':>10} {'upsert t/s':>11} {'re-upsert s':>11} "
+        f"{'map+compute s':>13} {'plan s':>7} {'map+compute+plan s':>18} {'peak RSS MB':>11}"
+    )
+    print(header)
+    for r in rows:
+        print(
+            f"{r['n']:>7} {r['dialect']:>10} {r['upsert_tasks_per_s']:>11.0f} "
+            f"{r['reupsert_unchanged_s']:>11.2f} {r['map_compute_s']:>13.3f} "
+            f"{r['plan_s']:>7.3f} {r['map_compute_plan_s']:>18.3f} {r['peak_rss_mb']:>11.0f}"
+        )
+
+
+if __name__ == "__main__":
+    main()
