@@ -21,7 +21,10 @@ from okrbridge.sandbox._asgi import ASGIApp, Message, Receive, Scope, Send, is_w
 from okrbridge.sandbox.faults import FaultDecider, FaultKind, FaultPlan
 from okrbridge.sandbox.requestlog import LoggedRequest, RequestLog
 
-__all__ = ["Latency", "SandboxMiddleware"]
+__all__ = ["WRITE_STATE_KEY", "Latency", "SandboxMiddleware"]
+
+WRITE_STATE_KEY = "sandbox_write"
+"""Key in the ASGI scope's `state` by which an app marks a request as a write (True) or not."""
 
 _POLL_SECONDS = 0.05
 _TRUNCATED_BODY = b'{"values": [{"id": "10001", "fields": {"summary": "Sandbox trunc'
@@ -81,6 +84,10 @@ class _Exchange:
             return
         self._done = True
         method = str(self._scope["method"]).upper()
+        # A simulator may say whether this request was a write, where the method cannot
+        # (Jira searches by POST, GraphQL queries and mutations share one path): it sets
+        # scope["state"]["sandbox_write"] (Starlette: `request.state.sandbox_write = False`).
+        declared = self._scope.get("state", {}).get(WRITE_STATE_KEY)
         self._log.append(
             LoggedRequest(
                 seq=self._seq,
@@ -90,7 +97,7 @@ class _Exchange:
                 status=self.status,
                 started=self._started,
                 duration=time.monotonic() - self._started,
-                is_write=is_write(method),
+                is_write=declared if isinstance(declared, bool) else is_write(method),
                 fault=self.fault,
                 processed=self.fault is None or self.fault.processes_request,
             )

@@ -31,11 +31,18 @@ class ItemsSimulator:
             routes=[
                 Route("/items", self._list, methods=["GET"]),
                 Route("/items", self._create, methods=["POST"]),
+                Route("/items/search", self._search, methods=["POST"]),
             ]
         )
 
     async def _list(self, request: Request) -> Response:
         return JSONResponse(list(self.items.values()))
+
+    async def _search(self, request: Request) -> Response:
+        """A read sent by POST, as Jira's search is; it tells the harness so."""
+        request.state.sandbox_write = False
+        words = (await request.json())["title"]
+        return JSONResponse([i for i in self.items.values() if words in i["title"]])
 
     async def _create(self, request: Request) -> Response:
         self.writes += 1

@@ -49,6 +49,18 @@ def test_count_filters(server: SandboxServer, client: httpx.Client) -> None:
     assert log.count("GET") == 1
 
 
+def test_an_app_can_declare_a_post_a_read(server: SandboxServer, client: httpx.Client) -> None:
+    client.post("/items", json={"title": "alpha"})
+    found = client.post("/items/search", json={"title": "alp"}).json()
+
+    assert [item["title"] for item in found] == ["alpha"]
+    assert [(r.path, r.is_write) for r in server.log.snapshot()] == [
+        ("/items", True),
+        ("/items/search", False),
+    ]
+    assert server.log.count(writes_only=True) == 1
+
+
 def test_log_is_complete_under_concurrent_clients(
     server: SandboxServer, sim: ItemsSimulator
 ) -> None:
