@@ -1,0 +1,152 @@
+"""Trello connector benchmark against the simulator (real limits on) at 50 ms latency.
+
+Prints: requests and wall time of a full pull and of a steady-state pull; the first rollout of
+a status label and a comment to every open card through `apply`, paced under 100 requests per
+10 s, with the simulator's 429 count; and a naive push (a label via `POST /cards/{id}/labels`
+plus a comment per card, 8 threads, no pacing) against the same limiter.
+
+    python bench/bench_trello.py                # 10 boards x 30 cards, < 3 minutes
+    python bench/bench_trello.py --cards 500    # the full 10 x 500 (about 20 minutes)
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+from connectors.trello import TrelloConnector, TrelloSettings
+from connectors.trello.simulator import API_KEY, BOT_TOKEN, TrelloSimulator
+from okrbridge.connector.base import CommentAction, CommentChange, PushChange
+from okrbridge.domain import StatusCategory, Task
+from okrbridge.sandbox.harness import SandboxServer
+from okrbridge.sandbox.middleware import Latency
+from okrbridge.sandbox.tool import SeedTask
+
+BODY = "**OKR status: On track** — Grow our new mobile game\nInitiative: Reviews (38% done)"
+console = Console()
+
+
+def seed(sim: TrelloSimulator, boards: int, cards: int) -> list[str]:
+    sim.limiter.limits.enabled = False  # seeding is a person's work, not API traffic
+    statuses = list(StatusCategory)
+    for b in range(boards):
+        for c in range(cards):
+            sim.add_task(SeedTask(f"card {c}", f"board{b}", statuses[c % 3], ("team",)))
+    sim.limiter.limits.enabled = True
+    return [b["shortLink"] for b in sim.state.boards.values()]
+
+
+def pull_figures(conn: TrelloConnector, server: SandboxServer) -> tuple[str | None, list[Task]]:
+    server.log.clear()
+    started = time.monotonic()
+    pages = list(conn.pull(None, full=True))
+    tasks = [t for p in pages for t in p.tasks]
+    cursor = [p.cursor for p in pages if p.cursor][-1]
+    console.print(
+        f"full pull: {len(tasks)} cards, {len(server.log)} requests, "
+        f"{time.monotonic() - started:.1f} s"
+    )
+    server.log.clear()
+    started = time.monotonic()
+    changed = [t for p in conn.pull(cursor) for t in p.tasks]
+    console.print(
+        f"steady-state pull: {len(changed)} cards, {len(server.log)} requests, "
+        f"{time.monotonic() - started:.1f} s"
+    )
+    return cursor, tasks
+
+
+def rollout(conn: TrelloConnector, tasks: list[Task]) -> int:
+    open_tasks = [t for t in tasks if not t.excluded]
+    writes = 0
+    columns = (
+        *Progress.get_default_columns()[:2],
+        MofNCompleteColumn(),
+        BarColumn(),
+        TimeRemainingColumn(),
+    )
+    started = time.monotonic()
+    with Progress(*columns, console=console) as progress:
+        job = progress.add_task("rollout (label + comment per open card)", total=len(open_tasks))
+        for task in open_tasks:
+            change = PushChange(
+                task=task,
+                add_label="okr:on-track",
+                comment=CommentChange(CommentAction.CREATE, BODY),
+            )
+            writes += conn.apply(change).requests
+            progress.advance(job)
+    elapsed = time.monotonic() - started
+    console.print(
+        f"rollout: {len(open_tasks)} cards, {writes} writes in {elapsed:.1f} s "
+        f"({writes / elapsed:.1f} writes/s); floor at 100 req/10 s: {writes / 10:.1f} s"
+    )
+    return writes
+
+
+def naive_push(sim: TrelloSimulator, url: str, threads: int = 8) -> None:
+    card_ids = [c["id"] for c in sim.state.cards.values() if not c["closed"]]
+    refused_before = sim.limiter.refused
+    auth = {"key": API_KEY, "token": BOT_TOKEN}
+    statuses: list[int] = []
+
+    def push(card_id: str) -> None:
+        with httpx.Client(base_url=url, timeout=30) as client:
+            for path, params in (
+                (f"/1/cards/{card_id}/labels", {"name": "okr:on-track", "color": "green"}),
+                (f"/1/cards/{card_id}/actions/comments", {"text": BODY}),
+            ):
+                statuses.append(client.post(path, params={**auth, **params}).status_code)
+
+    started = time.monotonic()
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(push, card_ids))
+    labels = [x for x in sim.state.labels.values() if x["name"] == "okr:on-track"]
+    console.print(
+        f"naive push ({threads} threads, no pacing): {len(statuses)} requests in "
+        f"{time.monotonic() - started:.1f} s, {sim.limiter.refused - refused_before} answered "
+        f"429, {len(labels)} 'okr:on-track' board labels created for {len(sim.state.boards)} "
+        f"boards (duplicates: {len(labels) - len(sim.state.boards)})"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--boards", type=int, default=10)
+    parser.add_argument("--cards", type=int, default=30, help="cards per board")
+    parser.add_argument("--latency-ms", type=float, default=50.0)
+    args = parser.parse_args()
+
+    sim = TrelloSimulator()
+    boards = seed(sim, args.boards, args.cards)
+    with SandboxServer(sim.app, latency=Latency(ms=args.latency_ms)) as server:
+        settings = TrelloSettings(base_url=server.url, boards=boards)
+        conn = TrelloConnector("bench", settings, sim.env())
+        try:
+            _, tasks = pull_figures(conn, server)
+            writes = rollout(conn, tasks)
+        finally:
+            conn.close()
+        console.print(f"simulator 429s during pull + rollout: {sim.limiter.refused}")
+
+    naive_sim = TrelloSimulator()
+    seed(naive_sim, args.boards, args.cards)
+    with SandboxServer(naive_sim.app, latency=Latency(ms=args.latency_ms)) as server:
+        naive_push(naive_sim, server.url)
+
+    cards = 10 * 500
+    per_card = writes / max(1, len([t for t in tasks if not t.excluded]))
+    console.print(
+        f"extrapolation to 10 boards x 500 open cards: {per_card:.2f} writes per card -> "
+        f"{cards * per_card:.0f} writes; floor {cards * per_card / 10 / 60:.1f} min at 100 "
+        f"requests/10 s, about {cards * per_card / 9 / 60:.1f} min paced at 9 requests/s"
+    )
+
+
+if __name__ == "__main__":
+    main()
