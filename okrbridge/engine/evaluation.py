@@ -79,7 +79,11 @@ class Evaluation:
         return tuple(self.key_results[kr_id] for kr_id in sorted(ids) if kr_id in self.key_results)
 
     def worst_status_for(self, task: TaskRef | TaskKey) -> KRStatus | None:
-        """The worst status among the key results a task serves (None when it serves none)."""
+        """The worst status among the key results a task serves (None when it serves none).
+
+        By `KRStatus.severity`; between the equally ranked `on_track` and `not_started`,
+        `on_track` is reported, since some key result is moving.
+        """
         results = self.key_results_for(task)
         if not results:
             return None

@@ -91,5 +91,9 @@ def plural(count: int, word: str) -> str:
 
 
 def join(parts: list[str], status: KRStatus) -> str:
-    """The one-line reason: the facts, comma-separated, then `-> <status>`."""
-    return f"{', '.join(part for part in parts if part)} -> {status_text(status)}"
+    """The one-line reason: the facts, comma-separated, then `-> <status>`.
+
+    Whitespace runs (a newline in a title) become one space: the line goes into tool comments.
+    """
+    facts = ", ".join(" ".join(part.split()) for part in parts if part)
+    return f"{facts} -> {status_text(status)}"

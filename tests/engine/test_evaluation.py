@@ -185,3 +185,20 @@ def test_reason_of_a_key_result_served_by_one_initiative() -> None:
     assert result.key_results["kr1"].reason == (
         "3 of 9 tasks done (33%), 47% of the quarter elapsed, tolerance 10% -> needs attention"
     )
+
+
+def test_a_task_serving_several_key_results_reports_the_worst() -> None:
+    ahead = key_result(id="ahead", title="Ahead")
+    behind = key_result(id="behind", title="Behind")
+    goal = objective(ahead, behind)
+    checkins = [
+        CheckIn(key_result_id="ahead", value=60, at=NOW),
+        CheckIn(key_result_id="behind", value=10, at=NOW),
+    ]
+    both = initiative("both", MatchRule(container="ENG"), krs=("ahead", "behind"))
+    result = evaluate([goal], [both], [task(container="ENG")], checkins, now=NOW)
+    assert [kr.status for kr in result.key_results_for(("jira", "1"))] == [
+        KRStatus.ON_TRACK,
+        KRStatus.OFF_TRACK,
+    ]
+    assert result.worst_status_for(("jira", "1")) is KRStatus.OFF_TRACK

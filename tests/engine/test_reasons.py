@@ -72,3 +72,8 @@ def test_join_makes_one_line_ending_in_the_status() -> None:
     text = join(["3 of 8 tasks done (38%)", "", "47% of the quarter elapsed"], KRStatus.OFF_TRACK)
     assert text == "3 of 8 tasks done (38%), 47% of the quarter elapsed -> off track"
     assert status_text(KRStatus.NEEDS_ATTENTION) == "needs attention"
+
+
+def test_join_keeps_a_title_with_a_newline_on_one_line() -> None:
+    text = join(["initiatives 40% done (Check\nout 40%, Search  10%)"], KRStatus.ON_TRACK)
+    assert text == "initiatives 40% done (Check out 40%, Search 10%) -> on track"
