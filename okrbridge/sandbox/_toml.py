@@ -62,4 +62,4 @@ def dumps_table(path: Sequence[str], table: Mapping[str, Any]) -> str:
             subtables.append(dumps_table([*path, str(key)], value))
         else:
             lines.append(f"{format_key(str(key))} = {format_value(value)}")
-    return "\n".join(["\n".join(lines), *subtables])
+    return "\n\n".join(["\n".join(lines), *subtables])
