@@ -53,7 +53,7 @@ def demo_dir(directory: Path | None) -> Path:
 
 
 def run_demo(directory: Path | None) -> None:
-    from okrbridge.cli.status import print_status
+    from okrbridge.cli.status import run_json, print_status
     from okrbridge.cli.sync import RichObserver, _progress, print_summary
     from okrbridge.config import ConfigError, load_config
     from okrbridge.connector.registry import default_registry
@@ -63,6 +63,7 @@ def run_demo(directory: Path | None) -> None:
     from okrbridge.store.migrate import upgrade
     from okrbridge.store.repos.definitions import sync_definitions
     from okrbridge.store.repos.history import add_checkin
+    from okrbridge.store.repos.runs import last_runs
     from okrbridge.sync.runner import run_sync
 
     console = stdout()
@@ -112,7 +113,9 @@ def run_demo(directory: Path | None) -> None:
                     env=env,
                 )
             assert report.evaluation is not None
-            print_status(loaded.config, report.evaluation, {})
+            with store.session() as session:
+                runs = {name: run_json(run) for name, run in last_runs(session).items()}
+            print_status(loaded.config, report.evaluation, runs)
             print_summary(report)
             _print_writes(sims)
         finally:
@@ -128,10 +131,13 @@ def run_demo(directory: Path | None) -> None:
 
 def _print_writes(sims: list[tuple[Seeded, SandboxServer, SimulatedTool]]) -> None:
     console = stdout()
-    for seeded, server, _ in sims:
-        writes = [r for r in server.log.snapshot() if r.is_write]
-        console.print(f"[bold]{seeded.instance}[/]: {len(writes)} write request(s) to the tool")
-        for request in writes:
+    for seeded, server, tool in sims:
+        calls = [r for r in server.log.snapshot() if r.method != "GET"]
+        console.print(
+            f"[bold]{seeded.instance}[/]: {tool.write_count()} write(s) to the tool; its "
+            f"{len(calls)} non-GET call(s) (reads such as Jira's search use POST too):"
+        )
+        for request in calls:
             console.print(f"  {request.method} {request.path} -> {request.status}", markup=False)
 
 

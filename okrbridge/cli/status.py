@@ -39,14 +39,14 @@ def run_status(path: Path | None, *, as_json: bool) -> None:
     with open_store(loaded) as store:
         computed = compute(store, loaded.config, now=now, record=False)
         with store.session() as session:
-            runs = {name: _run_json(run) for name, run in last_runs(session).items()}
+            runs = {name: run_json(run) for name, run in last_runs(session).items()}
     if as_json:
         typer.echo(json.dumps(status_json(loaded.config, computed.evaluation, runs, now), indent=2))
         return
     print_status(loaded.config, computed.evaluation, runs)
 
 
-def _run_json(run: SyncRunRow) -> dict[str, Any]:
+def run_json(run: SyncRunRow) -> dict[str, Any]:
     return {
         "kind": run.kind,
         "status": run.status,

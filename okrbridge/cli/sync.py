@@ -167,35 +167,35 @@ def print_dry_run(report: SyncReport) -> None:
 
 
 def print_summary(report: SyncReport) -> None:
+    from rich.markup import escape
     from rich.table import Table
 
     table = Table(title="okrbridge sync" + (" (dry run)" if report.dry_run else ""))
-    for column in ("connector", "pulled", "changed", "mapped", "status changes"):
-        table.add_column(column, justify="right" if column != "connector" else "left")
-    for column in ("writes planned", "made", "failed", "queued", "requests"):
+    table.add_column("connector")
+    for column in ("pulled", "changed", "mapped", "label changes", "writes", "failed", "queued"):
         table.add_column(column, justify="right")
-    table.add_column("error", overflow="fold")
+    table.add_column("requests", justify="right")
     for c in report.connectors:
+        writes = f"{c.writes_planned} planned" if report.dry_run else str(c.writes_made)
         table.add_row(
-            c.instance,
+            c.instance if c.ok else f"[red]{c.instance}[/]",
             str(c.pulled),
             str(c.changed),
             str(c.mapped),
             str(c.status_changes),
-            str(c.writes_planned),
-            str(c.writes_made),
+            writes,
             str(c.writes_failed),
             str(c.writes_pending),
-            str(c.stats.requests)
-            + (f" ({c.stats.cost_points:g} pts)" if c.stats.cost_points else ""),
-            f"[red]{c.error}[/]" if c.error else "",
+            _requests(c),
         )
     console = stdout()
     console.print(table)
+    for c in report.connectors:
+        if c.error:
+            console.print(f"[red]{c.instance} failed:[/] {escape(c.error)}", soft_wrap=True)
     if report.key_result_status_changes:
-        console.print(
-            "Key results whose status changed: " + ", ".join(report.key_result_status_changes)
-        )
+        changed = ", ".join(report.key_result_status_changes)
+        console.print(f"Key results whose status changed: {changed}")
     if not report.connectors:
         console.print("No connector instance is enabled: only check-ins feed the key results.")
 
