@@ -54,7 +54,7 @@ def load_pushed(session: Session, instance: str) -> dict[int, Pushed]:
             PushStateRow.comment_hash,
             PushStateRow.field_value,
         ).where(PushStateRow.connector == instance)
-    ).tuples()
+    )
     return {tid: Pushed(label, cid, digest, field) for tid, label, cid, digest, field in rows}
 
 
@@ -101,7 +101,7 @@ def replace_plan(session: Session, instance: str, plans: list[TaskPlan], run_id:
         select(PushQueueRow.task_id, PushQueueRow.attempts, PushQueueRow.status).where(
             PushQueueRow.connector == instance, PushQueueRow.status.in_(OPEN)
         )
-    ).tuples()
+    )
     # An in-flight row is a crashed attempt; a retried one may have partly succeeded too.
     uncertain = {tid for tid, attempts, status in earlier if status == "in_flight" or attempts}
     session.execute(
