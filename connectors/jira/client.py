@@ -6,6 +6,7 @@ and error mapping all live in the transport; this module only knows paths and sh
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -106,22 +107,30 @@ class JiraClient:
         body: dict[str, Any] = {"jql": jql, "fields": ["id"], "maxResults": max_results}
         if next_page_token:
             body["nextPageToken"] = next_page_token
-        response = self.transport.request(
-            "POST", f"{_API}/search/jql", json=body, write=False, idempotent=True, expect_json=True
-        )
-        return _dict(response.json(), self.transport.instance), _server_time(response)
+        response, data = self._read_json("POST", f"{_API}/search/jql", body)
+        return _dict(data, self.transport.instance), _server_time(response)
 
     def bulkfetch(self, ids: Sequence[str], fields: Sequence[str]) -> list[dict[str, Any]]:
         """Details of up to 100 issues; ids that vanished or are invisible are simply absent."""
         if len(ids) > BULKFETCH_MAX:
             raise ValueError(f"bulkfetch takes at most {BULKFETCH_MAX} ids, got {len(ids)}")
         body = {"issueIdsOrKeys": list(ids), "fields": list(fields), "fieldsByKeys": False}
-        data = self.transport.request_json(
-            "POST", f"{_API}/issue/bulkfetch", json=body, write=False, idempotent=True
-        )
+        _, data = self._read_json("POST", f"{_API}/issue/bulkfetch", body)
         return _list(
             _dict(data, self.transport.instance).get("issues", []), self.transport.instance
         )
+
+    def _read_json(self, method: str, path: str, body: Any) -> tuple[httpx.Response, Any]:
+        """A read sent as POST, its big JSON body decoded once (the transport's `expect_json`
+        would decode it twice); an unreadable body is asked for once more, then refused."""
+        for attempt in range(2):
+            response = self.transport.request(method, path, json=body, write=False, idempotent=True)
+            try:
+                return response, json.loads(response.content)
+            except ValueError:
+                if attempt:
+                    break
+        raise BadResponse(self.transport.instance, f"{method} {path} answered with invalid JSON")
 
     # -- writing ------------------------------------------------------------------------------
     def edit_labels(self, key: str, add: Sequence[str], remove: Sequence[str]) -> None:

@@ -83,13 +83,14 @@ class JiraConnector(Connector[JiraSettings]):
 
     def field_map(self) -> FieldMap:
         """Resolved estimate/extra field ids (`GET /field` once, only when names are used)."""
-        if self._field_map is None:
-            try:
-                resolved = resolve_field_map(self.settings, self.client.fields)
-            except ValueError as exc:
-                raise ConnectorError(self.instance, str(exc)) from exc
-            self._field_map = resolved
-        return self._field_map
+        client = self.client
+        with self._lock:  # concurrent bulkfetch threads must not each ask for /field
+            if self._field_map is None:
+                try:
+                    self._field_map = resolve_field_map(self.settings, client.fields)
+                except ValueError as exc:
+                    raise ConnectorError(self.instance, str(exc)) from exc
+            return self._field_map
 
     def bot_account(self) -> str | None:
         """The bridge's account id: from the settings, else `GET /myself` (asked once)."""

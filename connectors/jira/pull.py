@@ -109,6 +109,7 @@ class JiraPuller:
     def pull(self, cursor: str | None, *, full: bool) -> Iterator[Page]:
         """Pages in `updated` order, each with the cursor that is safe once it is committed."""
         run = self._start(cursor)
+        self._field_map()  # resolve once, before the fetch threads start
         since = None if full or run.cursor_time is None else run.cursor_time
         jql = incremental_jql(
             self.settings.scope_jql, overlap_start(since, self.settings.overlap) if since else None

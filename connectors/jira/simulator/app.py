@@ -7,6 +7,7 @@ them here; the jira library's v2 calls only read plain fields).
 from __future__ import annotations
 
 import base64
+import json
 import math
 import threading
 import time
@@ -20,7 +21,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from .jql import JqlError
-from .payloads import field_catalog, issue_json, user_json
+from .payloads import field_catalog, issue_bytes, issue_json, user_json
 from .search import SearchIndex
 from .state import SimIssue, SimUser
 from .writes import comment_routes, edit_issue
@@ -141,15 +142,14 @@ def build_app(sim: JiraSimulator) -> Starlette:
                     max_results=params["max"],
                     ids_only=ids_only,
                 )
-                issues = [
-                    issue_json(i, sim.state, sim.base_url, _wanted(wanted)) for i in page.issues
-                ]
+                chosen = _wanted(wanted)
+                issues = [issue_bytes(i, sim.state, sim.base_url, chosen) for i in page.issues]
         except JqlError as exc:
             return error(400, str(exc))
-        body: dict[str, Any] = {"issues": issues, "isLast": page.next_token is None}
+        tail: dict[str, Any] = {"isLast": page.next_token is None}
         if page.next_token:
-            body["nextPageToken"] = page.next_token
-        return JSONResponse(body)
+            tail["nextPageToken"] = page.next_token
+        return _issues_response(issues, tail)
 
     async def bulkfetch(request: Request, user: SimUser) -> Response:
         body = await _json(request)
@@ -162,9 +162,9 @@ def build_app(sim: JiraSimulator) -> Starlette:
         with sim.state.lock:
             found = [sim.state.find(str(i)) for i in ids]
             issues = [
-                issue_json(i, sim.state, sim.base_url, wanted) for i in found if i is not None
+                issue_bytes(i, sim.state, sim.base_url, wanted) for i in found if i is not None
             ]
-        return JSONResponse({"issues": issues, "issueErrors": []})
+        return _issues_response(issues, {"issueErrors": []})
 
     async def get_issue(request: Request, user: SimUser) -> Response:
         with sim.state.lock:
@@ -175,6 +175,7 @@ def build_app(sim: JiraSimulator) -> Starlette:
             return JSONResponse(issue_json(issue, sim.state, sim.base_url, wanted))
 
     async def put_issue(request: Request, user: SimUser) -> Response:
+        sim.count_write()
         sim.notify_flags.append(request.query_params.get("notifyUsers"))
         body = await _json(request)
         sim.issue_edits.append(body)
@@ -200,6 +201,13 @@ def build_app(sim: JiraSimulator) -> Starlette:
         *[Route(f"{prefix}{path}", authed(h), methods=m) for path, h, m in comment_routes(sim)],
     ]
     return Starlette(routes=routes)
+
+
+def _issues_response(issues: list[bytes], tail: dict[str, Any]) -> Response:
+    """`{"issues": [...], **tail}` from pre-encoded issues."""
+    rest = json.dumps(tail, separators=(",", ":"))[1:]
+    body = b'{"issues":[' + b",".join(issues) + b"]," + rest.encode()
+    return Response(body, media_type="application/json")
 
 
 def _authenticate(sim: JiraSimulator, header: str) -> SimUser | None:

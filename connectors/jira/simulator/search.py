@@ -103,8 +103,14 @@ def _sort_key(issue: SimIssue, order: Sequence[tuple[str, bool]]) -> SortKey:
     return tuple(parts)
 
 
+def _identity(key: SortKey) -> SortKey:
+    return key
+
+
 def _comparator(order: Sequence[tuple[str, bool]]) -> Any:
     directions = [descending for _, descending in order] + [False]
+    if not any(directions):
+        return _identity  # all ascending: plain tuple order, much faster than a comparator
 
     def compare(a: SortKey, b: SortKey) -> int:
         for x, y, descending in zip(a, b, directions, strict=False):

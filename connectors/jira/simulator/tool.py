@@ -60,6 +60,7 @@ class JiraSimulator:
         """`notifyUsers` of every edit received (tests check the bridge sends `false`)."""
         self.issue_edits: list[Any] = []
         """Bodies of every `PUT /issue` received (tests check `fields.labels` is never sent)."""
+        self._writes = 0
         self._sink: WebhookSink | None = None
         self._callback: str | None = None
         self._emit_lock = threading.Lock()
@@ -148,6 +149,15 @@ class JiraSimulator:
             "JIRA_PAT": self.PAT,
             "JIRA_WEBHOOK_SECRET": self.WEBHOOK_SECRET,
         }
+
+    def write_count(self) -> int:
+        with self._emit_lock:
+            return self._writes
+
+    def count_write(self) -> None:
+        """Called by the app for every request that changes (or tries to change) data."""
+        with self._emit_lock:
+            self._writes += 1
 
     def set_webhook_sink(self, callback_url: str | None, sink: WebhookSink | None) -> None:
         with self._emit_lock:

@@ -100,6 +100,7 @@ def comment_routes(sim: JiraSimulator) -> list[tuple[str, UserHandler, list[str]
         )
 
     async def create(request: Request, user: SimUser) -> Response:
+        sim.count_write()
         body = await _body(request)
         if not _is_adf(body.get("body")):
             return _error(400, _NOT_ADF)
@@ -132,6 +133,7 @@ def comment_routes(sim: JiraSimulator) -> list[tuple[str, UserHandler, list[str]
             )
 
     async def update(request: Request, user: SimUser) -> Response:
+        sim.count_write()
         sim.notify_flags.append(request.query_params.get("notifyUsers"))
         body = await _body(request)
         if not _is_adf(body.get("body")):
@@ -152,6 +154,7 @@ def comment_routes(sim: JiraSimulator) -> list[tuple[str, UserHandler, list[str]
         return JSONResponse(out)
 
     async def delete(request: Request, user: SimUser) -> Response:
+        sim.count_write()
         with state.lock:
             issue = state.find(request.path_params["key"])
             comment = find_comment(issue, request.path_params["cid"]) if issue else None
