@@ -6,6 +6,7 @@ from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import select
+from store_builders import T0
 
 from okrbridge.domain import (
     CheckIn,
@@ -36,7 +37,6 @@ from okrbridge.store.repos import (
     sync_definitions,
     value_history,
 )
-from tests.store.conftest import T0
 
 
 def _objective(oid: str, *kr_ids: str) -> Objective:

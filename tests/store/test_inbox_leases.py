@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
+from store_builders import T0, make_task
 
 from okrbridge.store.db import Store
 from okrbridge.store.models import InboxRow
@@ -24,7 +25,6 @@ from okrbridge.store.repos import (
     upsert_tasks,
 )
 from okrbridge.store.repos.push import QueueItem
-from tests.store.conftest import T0, make_task
 
 
 def test_a_redelivery_is_stored_once(store: Store) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from sqlalchemy import select
+from store_builders import T0, make_task
 
 from okrbridge.store.db import Store
 from okrbridge.store.models import AuditEntry, PushQueueRow
@@ -26,7 +27,6 @@ from okrbridge.store.repos import (
     start_run,
     upsert_tasks,
 )
-from tests.store.conftest import T0, make_task
 
 
 def _task_ids(store: Store, count: int) -> list[int]:

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
+from store_builders import T0, make_task
 
 from okrbridge.domain import StatusCategory, TaskRef
 from okrbridge.store.db import Store
@@ -24,7 +25,6 @@ from okrbridge.store.repos import (
     upsert_tasks,
 )
 from okrbridge.store.repos.tasks import UpsertResult
-from tests.store.conftest import T0, make_task
 
 
 def test_upsert_counts_inserted_updated_unchanged(store: Store) -> None:

@@ -1,4 +1,4 @@
-"""Builders for store tests."""
+"""Builders for store tests (imported by module name: pytest puts this folder on sys.path)."""
 
 from __future__ import annotations
 
