@@ -12,7 +12,7 @@ from tests.web.conftest import Web, delivery, inbox_rows, sign
 ALLOWED = {202, 400, 401, 404, 405, 413}
 SAFE_TEXT = st.text(st.characters(codec="ascii", exclude_characters="\r\n\x00"), max_size=40)
 PROPS = settings(
-    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 
 json_values = st.recursive(
