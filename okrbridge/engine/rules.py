@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from okrbridge.domain import MatchRule, StatusCategory
 
@@ -50,6 +50,22 @@ class CompiledRule:
     assignees: frozenset[str] | None
     title: re.Pattern[str] | None
     fields: tuple[tuple[str, str], ...]
+    unconditional: bool = field(init=False)
+    """No condition left to test (often so once filed in the index): matches every task."""
+
+    def __post_init__(self) -> None:
+        conditions = (
+            self.connector,
+            self.containers,
+            self.parents,
+            self.categories,
+            self.assignees,
+            self.title,
+        )
+        unconditional = all(c is None for c in conditions) and not (
+            self.labels_any or self.labels_all or self.labels_none or self.fields
+        )
+        object.__setattr__(self, "unconditional", unconditional)  # frozen: set once here
 
     def matches(self, task: TaskView, labels: frozenset[str]) -> bool:
         """True when every set condition holds; `labels` are the task's labels, case-folded.
@@ -214,5 +230,5 @@ def _collect(
 ) -> None:
     for rule in rules:
         # A target already found needs no second rule (rules of an initiative are OR'ed).
-        if rule.target not in found and rule.matches(task, labels):
+        if rule.target not in found and (rule.unconditional or rule.matches(task, labels)):
             found.add(rule.target)
