@@ -109,9 +109,19 @@ def client_main(kind: str, url: str) -> None:
         result = (run_ours if kind == "ours" else run_handwritten)(url, env)
     result["wall"] = time.perf_counter() - started
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    result["rss_mb"] = usage.ru_maxrss / 1024
+    result["rss_mb"] = _peak_rss_mb()
     result["cpu"] = usage.ru_utime + usage.ru_stime
     print(json.dumps(result))
+
+
+def _peak_rss_mb() -> float:
+    """This process's peak RSS. Not `ru_maxrss`: Linux carries it over `exec` from the parent,
+    whose simulator holds all the issues. `VmHWM` belongs to the new address space only."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def measure(kind: str, server: SandboxServer, sim: JiraSimulator) -> dict[str, Any]:

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -115,28 +116,41 @@ class JiraPuller:
             self.settings.scope_jql, overlap_start(since, self.settings.overlap) if since else None
         )
         pages = TokenPaginator(instance=self.instance)
-        with ThreadPoolExecutor(self.settings.max_concurrency, "jira-bulkfetch") as pool:
+        size = self.settings.page_size
+        workers = self.settings.max_concurrency
+        with ThreadPoolExecutor(workers, "jira-bulkfetch") as pool, ThreadPoolExecutor(1) as ahead:
+            upcoming = ahead.submit(self.client.search_ids, jql, None, size)
             while pages.has_more:
-                body, server_time = self.client.search_ids(
-                    jql, pages.next_token, self.settings.page_size
-                )
+                body, server_time = upcoming.result()
                 if pages.pages == 0 and server_time is not None:
                     # Measure "settled" on the server's clock (Date header, whole seconds,
                     # rounded down): our own clock may be ahead of Jira's.
                     run.run_start = min(run.run_start, server_time)
                 pages.advance(_token(body.get("nextPageToken")), _flag(body.get("isLast")))
-                ids = [
-                    str(i["id"])
-                    for i in body.get("issues") or ()
-                    if isinstance(i, dict) and i.get("id")
-                ]
+                if pages.has_more:  # read the next ids page while this one is being fetched
+                    upcoming = ahead.submit(self.client.search_ids, jql, pages.next_token, size)
+                ids = [str(i["id"]) for i in body.get("issues") or () if _has_id(i)]
                 chunks = [ids[i : i + BULKFETCH_MAX] for i in range(0, len(ids), BULKFETCH_MAX)]
-                # map() keeps submission order: pages come out in search (updated) order even
-                # though up to max_concurrency chunks are in flight.
-                for tasks in pool.map(self._fetch_chunk, chunks):
+                for tasks in self._ordered(pool, chunks):
                     yield self._page(run, tasks, full=full)
         if run.yielded == 0:
             yield self._page(run, [], full=full)
+
+    def _ordered(self, pool: ThreadPoolExecutor, chunks: list[list[str]]) -> Iterator[list[Task]]:
+        """Fetch chunks concurrently, results in submission order (so pages stay in search
+        order), with a bounded look-ahead so memory stays flat however many issues there are."""
+        ahead = 2 * self.settings.max_concurrency
+        pending: deque[Future[list[Task]]] = deque()
+        try:
+            for chunk in chunks:
+                pending.append(pool.submit(self._fetch_chunk, chunk))
+                if len(pending) >= ahead:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
+        finally:
+            for future in pending:  # the consumer stopped early or a fetch failed
+                future.cancel()
 
     def fetch(self, external_ids: Sequence[str]) -> list[Task]:
         """Current state of specific issues (missing or invisible ones are omitted)."""
@@ -197,6 +211,10 @@ class JiraPuller:
         if run.cursor_time is not None:
             state["t"] = epoch_millis(run.cursor_time)
         return Page(tasks=tasks if full else fresh, cursor=encode_cursor(state))
+
+
+def _has_id(item: Any) -> bool:
+    return isinstance(item, dict) and bool(item.get("id"))
 
 
 def _token(value: Any) -> str | None:
