@@ -203,7 +203,8 @@ class RuleIndex:
 
     def collect(self, task: TaskView, labels: frozenset[str], found: set[int]) -> None:
         """Add to `found` the targets of the rules `task` matches (`labels` case-folded)."""
-        _collect(self.always, task, labels, found)
+        if self.always:
+            _collect(self.always, task, labels, found)
         if self.by_container:
             rules = self.by_container.get(task.container.casefold())
             if rules is not None:
