@@ -70,13 +70,15 @@ class Daemon:
         self.instances = [n for n, s in config.connectors.items() if s.enabled]
         self.stopping = threading.Event()
         self.metrics = DaemonMetrics(store)
+        # How long a dead process keeps others waiting: its job lease, its inbox claims.
+        ttl = lease_ttl(config.schedule.pull_interval)
         self.health = HealthBoard(self.instances)
         self.jobs = SyncJobs(
             config,
             store,
             registry,
             env,
-            Leases(store, lease_ttl(config.schedule.pull_interval), owner=self.id),
+            Leases(store, ttl, owner=self.id),
             self.health,
             self.metrics,
             self.stopping,
@@ -90,6 +92,7 @@ class Daemon:
             worker_id=self.id,
             on_changed=self.debouncer.trigger,
             metrics=self.metrics,
+            lock_seconds=max(6.0, 2 * ttl),
         )
         self.writer = InboxWriter(store, on_stored=self.worker.wake)
         state = WebState(config, store, self._connectors, self.writer, self.metrics, self.health)
