@@ -1,0 +1,154 @@
+"""Gather a weekly update: status changes, key results at risk with their problem tasks,
+and forecast misses, from the store and a fresh (unrecorded) evaluation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from okrbridge.config.schema import Config
+from okrbridge.domain import KeyResultResult, KRStatus, StatusCategory, Task
+from okrbridge.engine import Evaluation
+from okrbridge.engine.pace import as_utc
+from okrbridge.report.history import StatusChange, status_changes
+from okrbridge.store.db import Store
+from okrbridge.sync.compute import compute
+
+__all__ = ["AtRisk", "ChangeLine", "ProblemTask", "Report", "build_report", "forecast_shortfall"]
+
+AT_RISK = (KRStatus.OFF_TRACK, KRStatus.NEEDS_ATTENTION)
+DEFAULT_STALLED_DAYS = 14
+
+
+@dataclass(frozen=True)
+class ChangeLine:
+    """A status change with the names a reader knows."""
+
+    change: StatusChange
+    key_result: KeyResultResult | None
+    """The key result's current result (None when it is no longer configured)."""
+    objective_title: str
+
+
+@dataclass(frozen=True)
+class ProblemTask:
+    """An open task that is late or has not moved for a while."""
+
+    task: Task
+    initiative_title: str
+    overdue_days: int | None
+    """Days past its due date (None: not overdue)."""
+    idle_days: int | None
+    """Days since its last update, when that makes it stalled (None: not stalled)."""
+
+
+@dataclass(frozen=True)
+class AtRisk:
+    key_result: KeyResultResult
+    objective_title: str
+    tasks: tuple[ProblemTask, ...]
+
+
+@dataclass(frozen=True)
+class Report:
+    generated_at: datetime
+    since: datetime
+    stalled_days: int
+    changes: tuple[ChangeLine, ...]
+    at_risk: tuple[AtRisk, ...]
+    forecast_misses: tuple[tuple[KeyResultResult, str], ...]
+    """Key results whose forecast ends short of the target, with their objective's title."""
+    counts: dict[KRStatus, int]
+    """Key results per current status."""
+
+
+def build_report(
+    store: Store,
+    config: Config,
+    *,
+    now: datetime,
+    since: datetime,
+    stalled_days: int = DEFAULT_STALLED_DAYS,
+) -> Report:
+    """Everything the weekly update says, as of `now`, about the window from `since`."""
+    computed = compute(store, config, now=now, record=False)
+    evaluation = computed.evaluation
+    with store.session() as session:
+        changes = status_changes(session, since)
+    titles = {o.id: o.title for o in evaluation.objectives}
+    tasks = {(t.connector, t.external_id): t for t in computed.tasks}
+    krs = [kr for objective in evaluation.objectives for kr in objective.key_results]
+    counts = {status: 0 for status in KRStatus}
+    for kr in krs:
+        counts[kr.status] += 1
+    return Report(
+        generated_at=now,
+        since=since,
+        stalled_days=stalled_days,
+        changes=tuple(_change_line(c, evaluation, titles) for c in changes),
+        at_risk=tuple(
+            AtRisk(kr, titles[kr.objective_id], _problems(kr, evaluation, tasks, now, stalled_days))
+            for kr in sorted(krs, key=lambda kr: -kr.status.severity)
+            if kr.status in AT_RISK
+        ),
+        forecast_misses=tuple(
+            (kr, titles[kr.objective_id]) for kr in krs if forecast_shortfall(kr) is not None
+        ),
+        counts=counts,
+    )
+
+
+def forecast_shortfall(kr: KeyResultResult) -> float | None:
+    """How far the forecast ends short of the target (None: no forecast, or it gets there)."""
+    if kr.forecast is None or kr.status is KRStatus.ACHIEVED:
+        return None
+    heading = 1.0 if kr.target > kr.start else -1.0
+    short = (kr.target - kr.forecast.projected_value) * heading
+    return short if short > 1e-9 else None
+
+
+def _change_line(
+    change: StatusChange, evaluation: Evaluation, titles: dict[str, str]
+) -> ChangeLine:
+    kr = evaluation.key_results.get(change.key_result_id)
+    objective = titles.get(kr.objective_id, kr.objective_id) if kr is not None else ""
+    return ChangeLine(change, kr, objective)
+
+
+def _problems(
+    kr: KeyResultResult,
+    evaluation: Evaluation,
+    tasks: dict[tuple[str, str], Task],
+    now: datetime,
+    stalled_days: int,
+) -> tuple[ProblemTask, ...]:
+    found: dict[tuple[str, str], ProblemTask] = {}
+    for initiative_id in kr.initiative_ids:
+        title = evaluation.initiatives[initiative_id].title
+        for key in evaluation.initiative_tasks.get(initiative_id, ()):
+            task = tasks.get(key)
+            if task is None or key in found:
+                continue
+            problem = problem_task(task, title, now, stalled_days)
+            if problem is not None:
+                found[key] = problem
+    return tuple(
+        sorted(found.values(), key=lambda p: (-(p.overdue_days or 0), -(p.idle_days or 0)))
+    )
+
+
+def problem_task(
+    task: Task, initiative: str, now: datetime, stalled_days: int
+) -> ProblemTask | None:
+    """The task as a problem when it is open and overdue or stalled, else None."""
+    if task.status_category is StatusCategory.DONE or task.excluded or task.deleted:
+        return None
+    overdue = (now.date() - task.due).days if task.due and task.due < now.date() else None
+    idle = None
+    if task.updated_at is not None:
+        quiet = as_utc(now) - as_utc(task.updated_at)
+        if quiet >= timedelta(days=stalled_days):
+            idle = quiet.days
+    if overdue is None and idle is None:
+        return None
+    return ProblemTask(task, initiative, overdue, idle)
