@@ -15,13 +15,22 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Plain help: Rich's help renderer imports a Markdown stack that doubles the start-up time
+    # of `okrbridge --help` (see bench/bench_cli_startup.py). Commands still print with Rich.
+    rich_markup_mode=None,
 )
-config_app = typer.Typer(help="Inspect the configuration.", no_args_is_help=True)
-db_app = typer.Typer(help="Manage the store's schema.", no_args_is_help=True)
+config_app = typer.Typer(
+    help="Inspect the configuration.", no_args_is_help=True, rich_markup_mode=None
+)
+db_app = typer.Typer(help="Manage the store's schema.", no_args_is_help=True, rich_markup_mode=None)
 app.add_typer(config_app, name="config")
 app.add_typer(db_app, name="db")
-inbox_app = typer.Typer(help="See and act on the webhook inbox.", no_args_is_help=True)
-webhooks_app = typer.Typer(help="Manage tool webhooks.", no_args_is_help=True)
+inbox_app = typer.Typer(
+    help="See and act on the webhook inbox.", no_args_is_help=True, rich_markup_mode=None
+)
+webhooks_app = typer.Typer(
+    help="Manage tool webhooks.", no_args_is_help=True, rich_markup_mode=None
+)
 app.add_typer(inbox_app, name="inbox")
 app.add_typer(webhooks_app, name="webhooks")
 
