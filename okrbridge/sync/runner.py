@@ -14,13 +14,15 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Any, Protocol, TypeVar
 
+from sqlalchemy import select
+
 from okrbridge.config.schema import Config
 from okrbridge.connector.base import Connector, ConnectorStats
 from okrbridge.connector.registry import ConnectorRegistry
 from okrbridge.engine import Evaluation
 from okrbridge.store.db import Store
+from okrbridge.store.models import TaskRow
 from okrbridge.store.repos.runs import finish_run, start_run
-from okrbridge.store.repos.tasks import get_task_ids, load_tasks
 from okrbridge.sync.compute import Computed, compute
 from okrbridge.sync.planning import TaskPlan, plan_connector
 from okrbridge.sync.pull import PullResult, needs_full_pass, pull_into_store
@@ -183,13 +185,20 @@ def _push(
 ) -> None:
     assert report.run_id is not None
     instance = connector.instance
+    # The tasks were loaded once for the evaluation; nothing changed them since.
+    tasks = [t for t in computed.tasks if t.connector == instance]
     with store.session() as session:
-        tasks = load_tasks(session, instance, include_raw=False)
-        ids = get_task_ids(session, [(t.connector, t.external_id) for t in tasks])
+        ids = dict(
+            session.execute(
+                select(TaskRow.external_id, TaskRow.id).where(TaskRow.connector == instance)
+            ).all()
+        )
         pushed = load_pushed(session, instance)
-    with_ids = [(ids[t.ref], t) for t in tasks if t.ref in ids]
+    with_ids = [(ids[t.external_id], t) for t in tasks if t.external_id in ids]
     evaluation = computed.evaluation
-    report.mapped = sum(1 for t in tasks if evaluation.initiatives_for(t.ref))
+    report.mapped = sum(
+        1 for t in tasks if evaluation.initiatives_for((t.connector, t.external_id))
+    )
     plans = plan_connector(
         config, config.connectors[instance], connector.capabilities, with_ids, evaluation, pushed
     )
