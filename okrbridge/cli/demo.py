@@ -53,7 +53,7 @@ def demo_dir(directory: Path | None) -> Path:
 
 
 def run_demo(directory: Path | None) -> None:
-    from okrbridge.cli.status import run_json, print_status
+    from okrbridge.cli.status import print_status, run_json
     from okrbridge.cli.sync import RichObserver, _progress, print_summary
     from okrbridge.config import ConfigError, load_config
     from okrbridge.connector.registry import default_registry
