@@ -262,6 +262,47 @@ def webhooks_register(
     run_webhooks_register(config, tool, board=board, callback_url=callback_url, connector=connector)
 
 
+@app.command("serve-dashboard")
+def serve_dashboard(
+    config: ConfigOption = None,
+    host: Annotated[
+        str | None, typer.Option(help="Listen address (default: web.host).", show_default=False)
+    ] = None,
+    port: Annotated[
+        int | None, typer.Option(help="Listen port (default: web.port).", show_default=False)
+    ] = None,
+) -> None:
+    """Serve the read-only OKR dashboard alone (no scheduler, no webhooks).
+
+    Open to anyone who can reach it unless OKRBRIDGE_DASHBOARD_TOKEN, or
+    OKRBRIDGE_DASHBOARD_USER and OKRBRIDGE_DASHBOARD_PASSWORD, are set.
+    """
+    from okrbridge.cli.dashboard import run_serve_dashboard
+
+    raise typer.Exit(run_serve_dashboard(config, host=host, port=port))
+
+
+@app.command()
+def report(
+    config: ConfigOption = None,
+    since: Annotated[
+        str, typer.Option(help="Window start: a duration back from now (7d, 36h) or a date.")
+    ] = "7d",
+    format: Annotated[str, typer.Option("--format", help="md or html.")] = "md",
+    out: Annotated[
+        Path | None, typer.Option(help="Write to this file (default: stdout).", show_default=False)
+    ] = None,
+    stalled_days: Annotated[
+        int, typer.Option(help="An open task not updated for this many days is stalled.", min=1)
+    ] = 14,
+) -> None:
+    """Weekly update: status changes with reasons, key results at risk with their overdue or
+    stalled tasks, and forecasts that miss their target."""
+    from okrbridge.cli.report import run_report
+
+    run_report(config, since=since, fmt=format, out=out, stalled_days=stalled_days)
+
+
 def main() -> None:
     """Console-script entry point."""
     app()

@@ -123,9 +123,14 @@ def _problems(
     stalled_days: int,
 ) -> tuple[ProblemTask, ...]:
     found: dict[tuple[str, str], ProblemTask] = {}
-    for initiative_id in kr.initiative_ids:
-        title = evaluation.initiatives[initiative_id].title
-        for key in evaluation.initiative_tasks.get(initiative_id, ()):
+    sources = [
+        (evaluation.initiatives[i].title, evaluation.initiative_tasks.get(i, ()))
+        for i in kr.initiative_ids
+        if i in evaluation.initiatives
+    ]
+    sources.append(("counted by the key result", evaluation.key_result_tasks.get(kr.id, ())))
+    for title, keys in sources:
+        for key in keys:
             task = tasks.get(key)
             if task is None or key in found:
                 continue

@@ -20,7 +20,8 @@ from okrbridge.report.text import (
 
 __all__ = ["md_escape", "render_html", "render_markdown", "summary_line"]
 
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~])")
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<])")
+"""Characters that start emphasis, code, links or HTML anywhere in a line."""
 
 
 def md_escape(text: str) -> str:
@@ -60,7 +61,7 @@ def render_markdown(report: Report) -> str:
     lines += [_md_miss(kr, objective) for kr, objective in report.forecast_misses] or [
         "Every forecast reaches its target (or there is too little history to forecast)."
     ]
-    return "\n".join(lines).rstrip() + "\n"
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).rstrip() + "\n"
 
 
 def _md_change(line: ChangeLine) -> str:

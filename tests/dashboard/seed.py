@@ -120,9 +120,7 @@ def task(
         url=f"https://{connector}.example.test/browse/{prefix}-{number}",
         title=title,
         container=prefix,
-        status_name={"todo": "To Do", "in_progress": "In Progress", "done": "Done"}[
-            category.value
-        ],
+        status_name={"todo": "To Do", "in_progress": "In Progress", "done": "Done"}[category.value],
         status_category=category,
         labels=labels,
         due=due,
@@ -139,7 +137,6 @@ TASKS_EARLY = [
     task(JIRA, 5, "Crash on login", S.DONE, ("crash",), updated=EVALUATIONS[0]),
 ]
 TASKS_LATE = [
-    task(JIRA, 2, "Creative brief", S.DONE),
     task(TRELLO, 6, "Launch day checklist", S.TODO, due=date(2026, 11, 20)),
     task(JIRA, 7, "Crash on resume", S.DONE, ("crash",)),
 ]
@@ -196,7 +193,8 @@ def _seed_operations(store: Store) -> None:
     with store.session() as session:
         claimed = claim_deliveries(session, "w", 1, 30, connector=JIRA, now=NOW)
         park_delivery(session, claimed[0].id, "payload is not a Jira issue event", worker="w")
-        ids = {ref.external_id: i for ref, i in get_task_ids(session, [(JIRA, "2"), (JIRA, "3")]).items()}
+        refs = get_task_ids(session, [(JIRA, "2"), (JIRA, "3")])
+        ids = {ref.external_id: task_id for ref, task_id in refs.items()}
         id2, id3 = ids["2"], ids["3"]
         save_push_state(
             session, id3, JIRA, label="okr:needs-attention", comment_id="c1", comment_hash="h"
@@ -210,4 +208,4 @@ def _seed_operations(store: Store) -> None:
         from okrbridge.store.repos import claim_next
 
         first = claim_next(session, JIRA, 1, now=NOW)[0]
-        fail(session, first.id, "403 Forbidden: no permission to edit labels", retry=False)
+        fail(session, first.id, "403 Forbidden: no permission to edit labels", False, now=NOW)

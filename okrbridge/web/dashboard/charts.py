@@ -11,17 +11,18 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from math import ceil, floor, log10
 
 from markupsafe import Markup, escape
 
 from okrbridge.engine.pace import as_utc
 
-__all__ = ["BurnUp", "burn_up_svg", "thin"]
+__all__ = ["BurnUp", "burn_up_svg", "nice_ticks", "thin"]
 
 Point = tuple[datetime, float]
 
 WIDTH, HEIGHT = 760, 340
-LEFT, RIGHT, TOP, BOTTOM = 78, 20, 20, 64
+LEFT, RIGHT, TOP, BOTTOM = 70, 20, 28, 64
 COLOURS = {"actual": "#0b4fb3", "plan": "#4a5361", "forecast": "#a34700", "target": "#1e7b4a"}
 """Line colours, each at least 4.5:1 against white."""
 MAX_POINTS = 240
@@ -41,7 +42,11 @@ class BurnUp:
     forecast: Sequence[Point]
     now: datetime
     label: Callable[[float], str]
-    """Formats a value for axis ticks and the description (e.g. `85%`)."""
+    """Formats a value for point titles and the description (e.g. `1,500 players`)."""
+    tick_suffix: str = ""
+    """Appended to axis tick numbers (`%` for percent key results)."""
+    axis_label: str = ""
+    """Written above the value axis (e.g. the unit, `players`)."""
 
 
 def thin(points: Sequence[Point], limit: int = MAX_POINTS) -> list[Point]:
@@ -122,6 +127,18 @@ def _describe(chart: BurnUp) -> str:
     return "Burn-up: " + ", ".join(text) + "; dashed grey line: planned pace."
 
 
+def nice_ticks(low: float, high: float, count: int = 6) -> list[float]:
+    """Round tick values (steps of 1, 2, 2.5 or 5 times a power of ten) within low..high."""
+    span = high - low
+    if span <= 0:
+        return [low]
+    raw = span / (count - 1)
+    magnitude = 10 ** floor(log10(raw))
+    step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
+    first = ceil(low / step - 1e-9) * step
+    return [first + i * step for i in range(int((high - first) / step + 1e-9) + 1)]
+
+
 def _line(points: str, kind: str, dashed: str | None = None) -> str:
     dash = f' stroke-dasharray="{dashed}"' if dashed else ""
     return (
@@ -144,13 +161,20 @@ def _axes(chart: BurnUp, scale: _Scale) -> list[str]:
         f'<line x1="{LEFT}" y1="{TOP}" x2="{LEFT}" y2="{bottom}" stroke="#4a5361"/>',
         f'<line x1="{LEFT}" y1="{bottom}" x2="{right}" y2="{bottom}" stroke="#4a5361"/>',
     ]
-    for i in range(5):
-        value = scale.low + (scale.high - scale.low) * i / 4
+    ticks = nice_ticks(scale.low, scale.high)
+    step = ticks[1] - ticks[0] if len(ticks) > 1 else 1.0
+    decimals = next(d for d in range(7) if abs(round(step, d) - step) < 1e-9 or d == 6)
+    for value in ticks:
         y = scale.y(value)
         out.append(
             f'<line x1="{LEFT}" x2="{right}" y1="{y:.1f}" y2="{y:.1f}" stroke="#e1e4e8"/>'
             f'<text x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="12" '
-            f'fill="#3b4350">{escape(chart.label(value))}</text>'
+            f'fill="#3b4350">{value:,.{decimals}f}{escape(chart.tick_suffix)}</text>'
+        )
+    if chart.axis_label:
+        out.append(
+            f'<text x="{LEFT - 6}" y="{TOP - 6}" text-anchor="end" font-size="12" '
+            f'fill="#3b4350">{escape(chart.axis_label)}</text>'
         )
     for moment, anchor in ((chart.start, "start"), (chart.end, "end")):
         out.append(

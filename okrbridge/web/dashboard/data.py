@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -15,11 +15,13 @@ from okrbridge.domain import (
     InitiativeResult,
     KeyResult,
     KeyResultResult,
+    Metric,
     Objective,
     ObjectiveResult,
     StatusCategory,
     Task,
 )
+from okrbridge.engine import TaskKey
 from okrbridge.engine.pace import day_end, day_start
 from okrbridge.report.history import StatusChange, status_changes, value_points
 from okrbridge.report.text import value_of
@@ -62,6 +64,9 @@ class InitiativeView:
 class KeyResultView:
     result: KeyResultResult
     initiatives: tuple[InitiativeView, ...]
+    counted: tuple[TaskItem, ...] = ()
+    """For `source = "tasks"`: the tasks its value counts (capped like initiatives' lists)."""
+    counted_hidden: int = 0
 
 
 @dataclass(frozen=True)
@@ -227,6 +232,8 @@ def burn_up(
         forecast=forecast,
         now=now,
         label=lambda value: value_of(result, value),
+        tick_suffix="%" if result.metric is Metric.PERCENT else "",
+        axis_label=result.unit,
     )
 
 
@@ -248,18 +255,21 @@ class _Tree:
         views = tuple(
             self.initiative(i) for i in result.initiative_ids if i in self.evaluation.initiatives
         )
-        return KeyResultView(result, views)
+        counted, hidden = self._items(self.evaluation.key_result_tasks.get(result.id, ()))
+        return KeyResultView(result, views, counted, hidden)
 
     def initiative(self, initiative_id: str) -> InitiativeView:
         if initiative_id not in self._initiatives:
-            keys = self.evaluation.initiative_tasks.get(initiative_id, ())
-            tasks = sorted((self.tasks[k] for k in keys if k in self.tasks), key=_task_order)
-            items = tuple(self._item(task) for task in tasks[: self.limit])
+            items, hidden = self._items(self.evaluation.initiative_tasks.get(initiative_id, ()))
             result = self.evaluation.initiatives[initiative_id]
-            self._initiatives[initiative_id] = InitiativeView(
-                result, items, len(tasks) - len(items)
-            )
+            self._initiatives[initiative_id] = InitiativeView(result, items, hidden)
         return self._initiatives[initiative_id]
+
+    def _items(self, keys: Sequence[TaskKey]) -> tuple[tuple[TaskItem, ...], int]:
+        """The first `limit` tasks (open ones first) and how many were left out."""
+        tasks = sorted((self.tasks[k] for k in keys if k in self.tasks), key=_task_order)
+        items = tuple(self._item(task) for task in tasks[: self.limit])
+        return items, len(tasks) - len(items)
 
     def _item(self, task: Task) -> TaskItem:
         overdue = _overdue(task.due, task.status_category, self.today)
