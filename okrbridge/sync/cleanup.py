@@ -10,13 +10,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, select
 
 from okrbridge.config.schema import Config
 from okrbridge.connector.base import CommentAction, CommentChange, Connector, PushChange
 from okrbridge.connector.registry import ConnectorRegistry
 from okrbridge.store.db import Store
-from okrbridge.store.models import AuditEntry, PushQueueRow, PushStateRow, utcnow
+from okrbridge.store.models import AuditEntry, PushQueueRow, PushStateRow
+from okrbridge.store.repos.push import AuditRecord, audit, delete_push_states
 from okrbridge.sync.plan import owned_labels
 from okrbridge.sync.push import load_task
 
@@ -109,21 +110,12 @@ def _cleanup_connector(
 
 def _forget(store: Store, instance: str, task_id: int, key: str, described: list[str]) -> None:
     with store.session() as session:
-        session.execute(delete(PushStateRow).where(PushStateRow.task_id == task_id))
+        delete_push_states(session, [task_id])
         session.execute(delete(PushQueueRow).where(PushQueueRow.task_id == task_id))
-        session.execute(
-            insert(AuditEntry),
+        audit(
+            session,
             [
-                {
-                    "at": utcnow(),
-                    "connector": instance,
-                    "task_id": task_id,
-                    "task_key": key,
-                    "phase": "made",
-                    "action": "cleanup",
-                    "detail": what,
-                    "reason": "cleanup",
-                }
+                AuditRecord(instance, "made", "cleanup", task_id, key, what, "cleanup")
                 for what in described
             ],
         )

@@ -26,13 +26,12 @@ from okrbridge.domain import StatusCategory, Task
 from okrbridge.store.db import Store
 from okrbridge.store.models import TaskRow
 from okrbridge.sync.queue import (
-    QueueItem,
-    next_items,
+    ClaimedItem,
+    claim,
     pending_count,
     record_failure,
     record_success,
-    release,
-    start_attempt,
+    to_change,
 )
 
 __all__ = [
@@ -116,16 +115,13 @@ def drain(
     done = 0
     while result.stopped is None:
         with store.session() as session:
-            items = next_items(session, instance, BATCH)
-        if not items:
+            item = claim(session, instance)
+        if item is None:
             break
-        for item in items:
-            stop = _apply_one(store, connector, item, run_id, budget, result)
-            done += 1
-            if on_progress is not None:
-                on_progress(min(done, total), total)
-            if stop:
-                break
+        _apply_one(store, connector, item, run_id, budget, result)
+        done += 1
+        if on_progress is not None:
+            on_progress(min(done, total), total)
     with store.session() as session:
         result.remaining = pending_count(session, instance)
     return result
@@ -134,43 +130,29 @@ def drain(
 def _apply_one(
     store: Store,
     connector: Connector[Any],
-    item: QueueItem,
+    item: ClaimedItem,
     run_id: int,
     budget: TokenBucket,
     result: DrainResult,
-) -> bool:
-    """Apply one row; True when the connector must stop draining."""
+) -> None:
+    """Apply one claimed row; sets `result.stopped` when the connector must stop draining."""
     instance = connector.instance
     task = load_task(store, item.task_id)
     if task is None:  # deleted since it was planned: nothing to mark
         with store.session() as session:
             record_failure(session, instance, item, "", "task deleted", final=True, run_id=run_id)
-        return False
-    with store.session() as session:
-        change = start_attempt(session, item, task)
+        return
+    change = to_change(item, task)
     budget.acquire(expected_writes(change))
     started = time.monotonic()
     try:
         applied = connector.apply(change)
     except ConnectorError as exc:
-        if isinstance(exc, RequestFailed):
-            _fail(store, instance, item, task, exc, final=True, run_id=run_id)
-            result.failed += 1
-            return False
-        if isinstance(exc, AuthError | RateLimitExhausted | ToolUnavailable):
-            with store.session() as session:
-                release(session, item)
-            result.stopped = str(exc)
-            return True
-        # Outcome unknown: retry later in this drain, flagged uncertain so the connector
-        # looks for what the lost attempt may have created before creating it again.
-        final = item.attempts + 1 >= MAX_ATTEMPTS
-        _fail(store, instance, item, task, exc, final=final, run_id=run_id)
-        result.failed += 1 if final else 0
-        return False
+        _failed(store, connector, item, task, exc, run_id, result)
+        return
     extra = applied.requests - expected_writes(change)
     if extra > 0:
-        budget.acquire(extra)
+        budget.acquire(min(extra, budget.capacity))
     with store.session() as session:
         record_success(session, instance, item, task, applied, run_id)
     result.made += 1
@@ -178,18 +160,30 @@ def _apply_one(
     connector.stats.extra["push_seconds"] = (
         connector.stats.extra.get("push_seconds", 0.0) + time.monotonic() - started
     )
-    return False
 
 
-def _fail(
+def _failed(
     store: Store,
-    instance: str,
-    item: QueueItem,
+    connector: Connector[Any],
+    item: ClaimedItem,
     task: Task,
-    exc: Exception,
-    *,
-    final: bool,
+    exc: ConnectorError,
     run_id: int,
+    result: DrainResult,
 ) -> None:
+    """Classify a failed apply: refused (final), tool unavailable (stop), unknown (retry)."""
+    if isinstance(exc, AuthError | RateLimitExhausted | ToolUnavailable):
+        result.stopped = str(exc)
+        final = False
+    elif isinstance(exc, RequestFailed):
+        final = True
+    else:
+        # Outcome unknown: claimed again later in this drain, flagged uncertain so the
+        # connector looks for what the lost attempt may have created before creating it.
+        final = item.attempts >= MAX_ATTEMPTS
     with store.session() as session:
-        record_failure(session, instance, item, task.key, str(exc), final=final, run_id=run_id)
+        record_failure(
+            session, connector.instance, item, task.key, str(exc), final=final, run_id=run_id
+        )
+    if final:
+        result.failed += 1

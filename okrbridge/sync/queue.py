@@ -1,61 +1,58 @@
-"""The durable write queue: planned changes stored per task, applied one by one and paced.
+"""The sync's use of the durable write queue (`okrbridge.store.repos.push`).
 
-A row is marked `in_flight` (committed) before its writes are sent; a crash then leaves it
-in flight, and the next attempt is flagged `uncertain` so the connector looks for what the lost
-attempt may have created instead of creating it twice. Re-planning replaces a task's pending
-row with the fresh desired state, so the queue never replays stale intentions.
+A row is claimed (marked `in_flight` and committed) before its writes are sent; a crash then
+leaves it in flight, and the next plan flags that task `uncertain`, so the connector looks for
+what the lost attempt may have created instead of creating it twice. Re-planning replaces the
+connector's pending rows with the fresh desired state, so the queue never replays stale
+intentions. Claims are atomic (`SKIP LOCKED` on PostgreSQL): two drains never share a row.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from okrbridge.connector.base import CommentAction, CommentChange, PushChange, PushResult
 from okrbridge.domain import Task
-from okrbridge.store.models import AuditEntry, PushQueueRow, PushStateRow, TaskRow, utcnow
+from okrbridge.store.models import PushQueueRow, PushStateRow, TaskRow
+from okrbridge.store.repos.push import (
+    AuditRecord,
+    ClaimedItem,
+    QueueItem,
+    audit,
+    claim_next,
+    complete,
+    enqueue,
+    fail,
+    pending_count,
+    push_states,
+    save_push_state,
+)
 from okrbridge.sync.plan import Pushed
 from okrbridge.sync.planning import TaskPlan
 
 __all__ = [
-    "QueueItem",
+    "ClaimedItem",
     "change_actions",
+    "claim",
     "load_pushed",
-    "next_items",
     "pending_count",
     "record_failure",
     "record_success",
-    "release",
     "replace_plan",
-    "start_attempt",
+    "to_change",
 ]
 
 OPEN = ("pending", "in_flight")
 
 
-@dataclass(frozen=True)
-class QueueItem:
-    id: int
-    task_id: int
-    change: dict[str, Any]
-    reason: str
-    attempts: int
-
-
 def load_pushed(session: Session, instance: str) -> dict[int, Pushed]:
-    rows = session.execute(
-        select(
-            PushStateRow.task_id,
-            PushStateRow.label,
-            PushStateRow.comment_id,
-            PushStateRow.comment_hash,
-            PushStateRow.field_value,
-        ).where(PushStateRow.connector == instance)
-    )
-    return {tid: Pushed(label, cid, digest, field) for tid, label, cid, digest, field in rows}
+    return {
+        task_id: Pushed(row.label, row.comment_id, row.comment_hash, row.field_value)
+        for task_id, row in push_states(session, instance).items()
+    }
 
 
 def change_actions(change: dict[str, Any]) -> list[tuple[str, str]]:
@@ -73,7 +70,7 @@ def change_actions(change: dict[str, Any]) -> list[tuple[str, str]]:
     return actions
 
 
-def _serialize(plan: TaskPlan) -> dict[str, Any]:
+def _serialize(plan: TaskPlan, uncertain: bool) -> dict[str, Any]:
     planned, change = plan.planned, plan.planned.change
     comment = change.comment
     return {
@@ -87,6 +84,7 @@ def _serialize(plan: TaskPlan) -> dict[str, Any]:
             "comment_id": comment.comment_id,
         },
         "field_value": change.field_value,
+        "uncertain": uncertain,
         "after": {
             "label": planned.label,
             "comment_hash": planned.comment_hash,
@@ -96,12 +94,15 @@ def _serialize(plan: TaskPlan) -> dict[str, Any]:
 
 
 def replace_plan(session: Session, instance: str, plans: list[TaskPlan], run_id: int) -> int:
-    """Replace the instance's open queue rows with `plans`; return how many writes are queued."""
+    """Replace the instance's open queue rows with `plans`; return how many writes are queued.
+
+    Only the holder of the instance's sync (its lease, or the only process) calls this.
+    """
     earlier = session.execute(
         select(PushQueueRow.task_id, PushQueueRow.attempts, PushQueueRow.status).where(
             PushQueueRow.connector == instance, PushQueueRow.status.in_(OPEN)
         )
-    )
+    ).all()
     # An in-flight row is a crashed attempt; a retried one may have partly succeeded too.
     uncertain = {tid for tid, attempts, status in earlier if status == "in_flight" or attempts}
     session.execute(
@@ -109,95 +110,29 @@ def replace_plan(session: Session, instance: str, plans: list[TaskPlan], run_id:
             PushQueueRow.connector == instance, PushQueueRow.status.in_(OPEN)
         )
     )
-    now = utcnow()
-    rows, audits, writes = [], [], 0
+    items, records = [], []
     for plan in plans:
-        change = _serialize(plan)
+        change = _serialize(plan, plan.task_id in uncertain)
         reason = "; ".join(r.value for r in plan.planned.reasons)
-        rows.append(
-            {
-                "connector": instance,
-                "task_id": plan.task_id,
-                "change": change,
-                "reason": reason,
-                "status": "pending",
-                "attempts": 1 if plan.task_id in uncertain else 0,
-                "created_at": now,
-                "updated_at": now,
-            }
-        )
-        for action, detail in change_actions(change):
-            writes += 1
-            audits.append(
-                _audit(
-                    instance,
-                    plan.task_id,
-                    plan.planned.change.task.key,
-                    "planned",
-                    action,
-                    detail,
-                    reason,
-                    run_id,
-                )
-            )
-    if rows:
-        session.execute(insert(PushQueueRow), rows)
-    if audits:
-        session.execute(insert(AuditEntry), audits)
-    return writes
+        items.append(QueueItem(instance, plan.task_id, change, reason))
+        key = plan.planned.change.task.key
+        records += [
+            AuditRecord(instance, "planned", action, plan.task_id, key, detail, reason, run_id)
+            for action, detail in change_actions(change)
+        ]
+    enqueue(session, items, supersede=False)
+    audit(session, records)
+    return len(records)
 
 
-def _audit(
-    instance: str,
-    task_id: int | None,
-    key: str,
-    phase: str,
-    action: str,
-    detail: str,
-    reason: str,
-    run_id: int | None,
-) -> dict[str, Any]:
-    return {
-        "at": utcnow(),
-        "connector": instance,
-        "task_id": task_id,
-        "task_key": key,
-        "phase": phase,
-        "action": action,
-        "detail": detail,
-        "reason": reason,
-        "sync_run_id": run_id,
-    }
+def claim(session: Session, instance: str) -> ClaimedItem | None:
+    """The next pending row, now in flight (committed by the caller before any write)."""
+    claimed = claim_next(session, instance, 1)
+    return claimed[0] if claimed else None
 
 
-def pending_count(session: Session, instance: str) -> int:
-    return int(
-        session.scalar(
-            select(func.count()).where(
-                PushQueueRow.connector == instance, PushQueueRow.status.in_(OPEN)
-            )
-        )
-        or 0
-    )
-
-
-def next_items(session: Session, instance: str, limit: int) -> list[QueueItem]:
-    rows = session.execute(
-        select(PushQueueRow)
-        .where(PushQueueRow.connector == instance, PushQueueRow.status == "pending")
-        .order_by(PushQueueRow.id)
-        .limit(limit)
-    ).scalars()
-    return [QueueItem(r.id, r.task_id, r.change, r.reason, r.attempts) for r in rows]
-
-
-def start_attempt(session: Session, item: QueueItem, task: Task) -> PushChange:
-    """Mark the row in flight (commit before sending) and rebuild its change for `task`."""
-    session.execute(
-        update(PushQueueRow)
-        .where(PushQueueRow.id == item.id)
-        .values(status="in_flight", attempts=item.attempts + 1, updated_at=utcnow())
-    )
+def to_change(item: ClaimedItem, task: Task) -> PushChange:
+    """Rebuild a claimed row's change against the task as it is stored now."""
     data = item.change
     comment = data.get("comment")
     return PushChange(
@@ -210,82 +145,75 @@ def start_attempt(session: Session, item: QueueItem, task: Task) -> PushChange:
             CommentAction(comment["action"]), comment.get("body", ""), comment.get("comment_id")
         ),
         field_value=data.get("field_value"),
-        uncertain=item.attempts > 0,
+        uncertain=item.attempts > 1 or bool(data.get("uncertain")),
     )
 
 
 def record_success(
-    session: Session, instance: str, item: QueueItem, task: Task, result: PushResult, run_id: int
+    session: Session, instance: str, item: ClaimedItem, task: Task, result: PushResult, run_id: int
 ) -> None:
     """Remember what was written (push state, the task's labels) and audit it, atomically."""
     after = item.change["after"]
-    comment = item.change.get("comment")
     comment_id = result.comment_id
-    if comment is None:
-        existing = session.get(PushStateRow, item.task_id)
-        comment_id = existing.comment_id if existing else None
-    values = {
-        "connector": instance,
-        "label": after["label"],
-        "comment_id": comment_id,
-        "comment_hash": after["comment_hash"] if comment_id else None,
-        "field_value": after["field_value"],
-        "updated_at": utcnow(),
-    }
-    state = session.get(PushStateRow, item.task_id)
-    if state is None:
-        session.add(PushStateRow(task_id=item.task_id, **values))
-    else:
-        for name, value in values.items():
-            setattr(state, name, value)
+    if item.change.get("comment") is None:
+        previous = push_states_of(session, item.task_id)
+        comment_id = previous.comment_id if previous else None
+    save_push_state(
+        session,
+        item.task_id,
+        instance,
+        label=after["label"],
+        comment_id=comment_id,
+        comment_hash=after["comment_hash"] if comment_id else None,
+        field_value=after["field_value"],
+    )
     labels = [label for label in task.labels if label not in item.change["remove_labels"]]
     if item.change.get("add_label") and item.change["add_label"] not in labels:
         labels.append(item.change["add_label"])
     session.execute(update(TaskRow).where(TaskRow.id == item.task_id).values(labels=labels))
-    session.execute(
-        update(PushQueueRow)
-        .where(PushQueueRow.id == item.id)
-        .values(status="done", updated_at=utcnow(), last_error=None)
+    complete(session, item.id)
+    audit(
+        session,
+        [
+            AuditRecord(
+                instance, "made", action, item.task_id, task.key, detail, item.reason, run_id
+            )
+            for action, detail in change_actions(item.change)
+        ],
     )
-    audits = [
-        _audit(instance, item.task_id, task.key, "made", action, detail, item.reason, run_id)
-        for action, detail in change_actions(item.change)
-    ]
-    session.execute(insert(AuditEntry), audits)
+
+
+def push_states_of(session: Session, task_id: int) -> Pushed | None:
+    row = session.get(PushStateRow, task_id)
+    return None if row is None else Pushed(row.label, row.comment_id, row.comment_hash)
 
 
 def record_failure(
     session: Session,
     instance: str,
-    item: QueueItem,
+    item: ClaimedItem,
     task_key: str,
     error: str,
     *,
     final: bool,
     run_id: int,
 ) -> None:
-    """A failed attempt: `final` parks the row as failed; otherwise it waits for a retry."""
-    session.execute(
-        update(PushQueueRow)
-        .where(PushQueueRow.id == item.id)
-        .values(status="failed" if final else "pending", last_error=error, updated_at=utcnow())
+    """A failed attempt: `final` parks the row as failed; otherwise it is claimed again later
+    (its attempt count marks it uncertain)."""
+    fail(session, item.id, error, retry=not final)
+    audit(
+        session,
+        [
+            AuditRecord(
+                instance,
+                "failed",
+                action,
+                item.task_id,
+                task_key,
+                f"{detail} ({error})",
+                item.reason,
+                run_id,
+            )
+            for action, detail in change_actions(item.change)
+        ],
     )
-    audits = [
-        _audit(
-            instance,
-            item.task_id,
-            task_key,
-            "failed",
-            action,
-            f"{detail} ({error})",
-            item.reason,
-            run_id,
-        )
-        for action, detail in change_actions(item.change)
-    ]
-    session.execute(insert(AuditEntry), audits)
-
-
-def release(session: Session, item: QueueItem) -> None:
-    """Put a row back as pending (its attempt count marks it uncertain)."""
-    session.execute(update(PushQueueRow).where(PushQueueRow.id == item.id).values(status="pending"))
