@@ -111,7 +111,7 @@ def run_one(n: int, url: str) -> dict[str, Any]:
     from okrbridge.store.db import Store
     from okrbridge.store.migrate import upgrade
     from okrbridge.store.repos.runs import start_run
-    from okrbridge.store.repos.tasks import get_task_ids, load_tasks
+    from okrbridge.store.repos.tasks import get_task_ids
     from okrbridge.sync.compute import compute
     from okrbridge.sync.planning import plan_connector
     from okrbridge.sync.pull import pull_into_store
@@ -148,8 +148,8 @@ def run_one(n: int, url: str) -> dict[str, Any]:
     t0 = time.perf_counter()
     evaluation = evaluate(config.objectives, config.initiatives, computed.tasks, now=now)
     figures["map_compute_s"] = time.perf_counter() - t0
+    tasks = computed.tasks
     with store.session() as session:
-        tasks = load_tasks(session, "synthetic", include_raw=False)
         ids = get_task_ids(session, [(t.connector, t.external_id) for t in tasks])
         pushed = load_pushed(session, "synthetic")
     with_ids = [(ids[t.ref], t) for t in tasks]
@@ -160,9 +160,52 @@ def run_one(n: int, url: str) -> dict[str, Any]:
     figures["plan_s"] = time.perf_counter() - t0
     figures["planned_changes"] = len(plans)
     figures["map_compute_plan_s"] = figures["map_compute_s"] + figures["plan_s"]
-    figures["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     store.dispose()
     return figures
+
+
+def whole_sync_rss(n: int, url: str) -> dict[str, Any]:
+    """Peak RSS of one `run_sync` (pull, compute, plan; dry run: no drain) in this process."""
+    from okrbridge.connector.registry import ConnectorRegistry
+    from okrbridge.store.db import Store
+    from okrbridge.store.migrate import upgrade
+    from okrbridge.sync.runner import run_sync
+
+    store = Store(url)
+    upgrade(store)
+    registry = ConnectorRegistry()
+    registry.register(SyntheticConnector)
+    SyntheticConnector.total = n
+    t0 = time.perf_counter()
+    report = run_sync(
+        okr_config("synthetic"),
+        store,
+        registry,
+        dry_run=True,
+        env={},
+        now=datetime(2026, 11, 15, tzinfo=UTC),
+    )
+    wall = time.perf_counter() - t0
+    store.dispose()
+    planned = sum(c.writes_planned for c in report.connectors)
+    return {"sync_wall_s": wall, "planned_writes": planned, "peak_rss_mb": _peak_rss_mb()}
+
+
+def _peak_rss_mb() -> float:
+    """VmHWM of this process (ru_maxrss would include what a parent process reached)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _child(*args: str) -> dict[str, Any]:
+    """Run one measurement in a fresh process (so peak RSS is its own)."""
+    out = subprocess.run(
+        [sys.executable, __file__, *args], capture_output=True, text=True, check=True
+    )
+    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
 
 
 def main() -> None:
@@ -170,9 +213,13 @@ def main() -> None:
     parser.add_argument("--sizes", default="10000,50000,100000")
     parser.add_argument("--pg", help="PostgreSQL URL to measure as well")
     parser.add_argument("--one", nargs=2, metavar=("N", "URL"), help=argparse.SUPPRESS)
+    parser.add_argument("--rss", nargs=2, metavar=("N", "URL"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
         print(json.dumps(run_one(int(args.one[0]), args.one[1])))
+        return
+    if args.rss:
+        print(json.dumps(whole_sync_rss(int(args.rss[0]), args.rss[1])))
         return
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -181,23 +228,22 @@ def main() -> None:
                 [args.pg] if args.pg else []
             )
             for url in urls:
-                out = subprocess.run(
-                    [sys.executable, __file__, "--one", str(n), url],
-                    capture_output=True,
-                    text=True,
-                    check=True,
-                )
-                rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
+                rows.append(_child("--one", str(n), url))
+            fresh = f"sqlite:///{Path(tmp) / f'rss-{n}.sqlite3'}"
+            rows[-len(urls)].update(_child("--rss", str(n), fresh))
     header = (
         f"{'N':>7} {'db':>10} {'upsert t/s':>11} {'re-upsert s':>11} "
-        f"{'map+compute s':>13} {'plan s':>7} {'map+compute+plan s':>18} {'peak RSS MB':>11}"
+        f"{'map+compute s':>13} {'plan s':>7} {'map+compute+plan s':>18} "
+        f"{'whole sync s':>12} {'peak RSS MB':>11}"
     )
     print(header)
     for r in rows:
         print(
             f"{r['n']:>7} {r['dialect']:>10} {r['upsert_tasks_per_s']:>11.0f} "
             f"{r['reupsert_unchanged_s']:>11.2f} {r['map_compute_s']:>13.3f} "
-            f"{r['plan_s']:>7.3f} {r['map_compute_plan_s']:>18.3f} {r['peak_rss_mb']:>11.0f}"
+            f"{r['plan_s']:>7.3f} {r['map_compute_plan_s']:>18.3f} "
+            f"{r.get('sync_wall_s', float('nan')):>12.1f} "
+            f"{r.get('peak_rss_mb', float('nan')):>11.0f}"
         )
 
 
