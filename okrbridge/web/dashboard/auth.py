@@ -64,19 +64,25 @@ class DashboardAuth:
         methods = [m for m, on in (("token", self.token), ("basic", self.user)) if on]
         return " or ".join(methods) if methods else "open (no credentials set)"
 
-    def check(self, request: Request, response: Response) -> None:
+    def check(self, request: Request) -> None:
         """FastAPI dependency: pass, or raise 401 with a challenge."""
         if not self.enabled or self._basic_ok(request):
             return
         if self.token is not None:
             query = request.query_params.get("token")
             if query is not None and _same(query, self.token):
-                response.set_cookie(COOKIE, query, httponly=True, samesite="strict")
+                request.state.dashboard_cookie = True
                 return
             if _same(_bearer(request) or request.cookies.get(COOKIE, ""), self.token):
                 return
         challenge = 'Basic realm="okrbridge dashboard"' if self.user else "Bearer"
         raise HTTPException(401, "authentication required", {"WWW-Authenticate": challenge})
+
+    def remember(self, request: Request, response: Response) -> None:
+        """Keep a token given as `?token=` in an HttpOnly cookie, so links between pages
+        (which do not carry the query) still work."""
+        if self.token is not None and getattr(request.state, "dashboard_cookie", False):
+            response.set_cookie(COOKIE, self.token, httponly=True, samesite="strict")
 
     def _basic_ok(self, request: Request) -> bool:
         if self.user is None or self.password is None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from math import ceil, floor, log10
 
 from markupsafe import Markup, escape
@@ -121,7 +121,8 @@ def _describe(chart: BurnUp) -> str:
     text = [f"{len(chart.actual)} recorded values"]
     if chart.actual:
         text.append(f"latest {chart.label(chart.actual[-1][1])}")
-    text.append(f"target {chart.label(chart.target)} by {chart.end:%Y-%m-%d}")
+    last_day = as_utc(chart.end) - timedelta(seconds=1)
+    text.append(f"target {chart.label(chart.target)} by {last_day:%Y-%m-%d}")
     if chart.forecast:
         text.append(f"forecast {chart.label(chart.forecast[-1][1])} at the end")
     return "Burn-up: " + ", ".join(text) + "; dashed grey line: planned pace."
@@ -176,10 +177,12 @@ def _axes(chart: BurnUp, scale: _Scale) -> list[str]:
             f'<text x="{LEFT - 6}" y="{TOP - 6}" text-anchor="end" font-size="12" '
             f'fill="#3b4350">{escape(chart.axis_label)}</text>'
         )
-    for moment, anchor in ((chart.start, "start"), (chart.end, "end")):
+    # `end` is the instant the timeframe is over (midnight after its last day): label that day.
+    last_day = as_utc(chart.end) - timedelta(seconds=1)
+    for moment, day, anchor in ((chart.start, chart.start, "start"), (chart.end, last_day, "end")):
         out.append(
             f'<text x="{scale.x(moment):.1f}" y="{bottom + 18}" text-anchor="{anchor}" '
-            f'font-size="12" fill="#3b4350">{moment:%Y-%m-%d}</text>'
+            f'font-size="12" fill="#3b4350">{day:%Y-%m-%d}</text>'
         )
     if as_utc(chart.start) < as_utc(chart.now) < as_utc(chart.end):
         x = scale.x(chart.now)

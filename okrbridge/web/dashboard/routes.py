@@ -108,7 +108,9 @@ def router(
                 **values,
             )
         )
-        return HTMLResponse(html, status_code=status, headers=HEADERS)
+        response = HTMLResponse(html, status_code=status, headers=HEADERS)
+        auth.remember(request, response)
+        return response
 
     @routes.get("/", response_class=HTMLResponse)
     def overview(request: Request) -> HTMLResponse:
