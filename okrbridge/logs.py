@@ -153,6 +153,7 @@ def configure_logging(
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # "Added job ..." per push
     structlog.configure(
         processors=[
+            structlog.stdlib.filter_by_level,  # before any work on a line nobody will see
             *_shared_processors(),
             structlog.processors.StackInfoRenderer(),
             structlog.stdlib.ProcessorFormatter.wrap_for_formatter,

@@ -13,9 +13,17 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
-from okrbridge.connector.base import EventKind, WebhookPayloadError, WebhookRequest
+from okrbridge.connector.base import (
+    Connector,
+    EventKind,
+    WebhookEvent,
+    WebhookPayloadError,
+    WebhookRequest,
+)
+from okrbridge.connector.errors import ConnectorError
 from okrbridge.logs import get_logger
 from okrbridge.web.state import WebState
 
@@ -35,7 +43,7 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
     401: {"description": "Missing or invalid signature."},
     404: {"description": "No enabled connector instance of that name."},
     413: {"description": "Body larger than web.max_body_bytes."},
-    503: {"description": "The store is unavailable; the tool should redeliver."},
+    503: {"description": "The store (or the tool) is unavailable; the tool should redeliver."},
 }
 
 
@@ -105,20 +113,11 @@ async def _receive(state: WebState, cap: int, instance: str, request: Request) -
         return _problem(400, "client disconnected")
     headers = {name.lower(): value for name, value in request.headers.items()}
     delivery = WebhookRequest("POST", str(request.url), headers, body)
-    try:
-        verified = connector.verify_webhook(delivery)
-    except Exception:  # a connector bug on odd input must not become a 500
-        log.warning("webhook verification raised", connector=instance, exc_info=True)
-        verified = False
-    if not verified:
-        return _problem(401, "unauthorized")
-    try:
-        events = connector.parse_webhook(delivery)
-    except WebhookPayloadError as exc:
-        return _problem(400, f"not a {connector.name} delivery: {exc}")
-    except Exception:  # same: implausible input, answered as such
-        log.warning("webhook parsing raised", connector=instance, exc_info=True)
-        return _problem(400, f"not a {connector.name} delivery")
+    # Off the event loop: a connector may do I/O here (GitHub looks up its bot login once).
+    outcome = await run_in_threadpool(_check, connector, delivery)
+    if isinstance(outcome, Response):
+        return outcome
+    events = outcome
     if not events or all(e.kind is EventKind.IGNORE for e in events):
         return JSONResponse({"status": "ignored"}, status_code=202)
     delivery_id = events[0].delivery_id or "sha256:" + hashlib.sha256(body).hexdigest()
@@ -130,3 +129,23 @@ async def _receive(state: WebState, cap: int, instance: str, request: Request) -
     log.debug("delivery stored", connector=instance, delivery=delivery_id, new=new)
     status = "accepted" if new else "duplicate"
     return JSONResponse({"status": status, "delivery": delivery_id}, status_code=202)
+
+
+def _check(connector: Connector[Any], delivery: WebhookRequest) -> list[WebhookEvent] | Response:
+    """Verify and parse; a refusal comes back as the response to send."""
+    try:
+        if not connector.verify_webhook(delivery):
+            return _problem(401, "unauthorized")
+    except Exception:  # a connector bug on odd input must not become a 500
+        log.warning("webhook verification raised", connector=connector.instance, exc_info=True)
+        return _problem(401, "unauthorized")
+    try:
+        return connector.parse_webhook(delivery)
+    except WebhookPayloadError as exc:
+        return _problem(400, f"not a {connector.name} delivery: {exc}")
+    except ConnectorError as exc:  # the tool itself is unreachable: let it redeliver later
+        log.warning("webhook parsing needs the tool", connector=connector.instance, error=str(exc))
+        return _problem(503, "tool unavailable")
+    except Exception:  # implausible input that tripped the parser: answered as such
+        log.warning("webhook parsing raised", connector=connector.instance, exc_info=True)
+        return _problem(400, f"not a {connector.name} delivery")
