@@ -122,3 +122,18 @@ def test_comments_are_not_edited_as_time_passes(bench: Bench) -> None:
     before = bench.tool.write_count()
     bench.sync(now=NOW + timedelta(days=6))
     assert bench.tool.write_count() == before
+
+
+def test_a_task_that_stops_being_mapped_loses_its_marks(bench: Bench) -> None:
+    ids = seed(bench, n=2, done=0)
+    bench.sync()
+    bench.tool.set_labels(ids[0], ("p1",))  # no longer labelled `reviews`
+    bench.sync()
+    assert bench.tool.labels_of(ids[0]) == ["p1"]
+    (comment,) = bench.tool.comments_of(ids[0])
+    assert "no longer serves" in comment.body
+    bench.reconfigure(unmapped="delete-comment")
+    bench.tool.set_labels(ids[1], ("p2",))
+    bench.sync()
+    assert bench.tool.comments_of(ids[1]) == []
+    assert bench.tool.labels_of(ids[1]) == ["p2"]
