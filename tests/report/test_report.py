@@ -1,0 +1,124 @@
+"""The weekly report: status changes with reasons, at-risk key results with their overdue or
+stalled tasks, forecast misses; as Markdown and as HTML."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from okrbridge.domain import KRStatus
+from okrbridge.report import build_report, render_html, render_markdown
+from okrbridge.report.build import forecast_shortfall
+from okrbridge.report.render import md_escape
+from okrbridge.store.db import Store
+from okrbridge.sync.comment import format_value
+from tests.dashboard.html import Page
+from tests.dashboard.seed import EVALUATIONS, HOSTILE, NOW, Seeded, config
+
+WEEK = NOW - timedelta(days=7)
+A, NA, OT = KRStatus.ON_TRACK, KRStatus.NEEDS_ATTENTION, KRStatus.OFF_TRACK
+
+
+def test_changes_in_the_window_against_the_status_before_it(seeded: Seeded) -> None:
+    report = build_report(seeded.store, seeded.config, now=NOW, since=WEEK)
+    changes = [(c.change.key_result_id, c.change.before, c.change.after) for c in report.changes]
+    # Only the evaluation 2 days ago is in the window; 10 days ago gives the "before".
+    assert changes == [("kr-dau", A, NA), ("kr-reviews", NA, OT)]
+    assert {c.change.at for c in report.changes} == {EVALUATIONS[-1]}
+    dau = report.changes[0]
+    assert dau.change.reason.startswith("1,500 players at the check-in of 2026-11-13")
+    assert dau.objective_title == "Grow our new mobile game"
+
+
+def test_a_longer_window_starts_with_first_evaluations(seeded: Seeded) -> None:
+    report = build_report(seeded.store, seeded.config, now=NOW, since=NOW - timedelta(days=60))
+    firsts = [c.change.key_result_id for c in report.changes if c.change.before is None]
+    assert sorted(firsts) == ["kr-bugs", "kr-dau", "kr-reviews"]
+    assert len(report.changes) == 7  # 3 first evaluations, then 2 changes 10 and 2 days ago
+    quiet = build_report(seeded.store, seeded.config, now=NOW, since=NOW - timedelta(days=1))
+    assert quiet.changes == ()
+
+
+def test_at_risk_key_results_list_overdue_and_stalled_tasks(seeded: Seeded) -> None:
+    report = build_report(seeded.store, seeded.config, now=NOW, since=WEEK)
+    risks = {r.key_result.id: r for r in report.at_risk}
+    assert [r.key_result.status for r in report.at_risk] == [OT, OT, NA]  # worst first
+    assert set(risks) == {"kr-reviews", "kr-bugs", "kr-dau"}
+    problems = [(p.task.key, p.overdue_days, p.idle_days) for p in risks["kr-reviews"].tasks]
+    # MKT-3 was due 2026-11-05 and last updated 40 days ago; MKT-2 and TR-4 sit for 30 days;
+    # TR-6 (due 2026-11-20, updated yesterday) and done tasks are fine.
+    assert problems == [("MKT-3", 10, 40), ("MKT-2", None, 30), ("TR-4", None, 30)]
+    assert risks["kr-bugs"].tasks == ()  # it counts done tasks only
+    patient = build_report(seeded.store, seeded.config, now=NOW, since=WEEK, stalled_days=45)
+    late = {r.key_result.id: r for r in patient.at_risk}["kr-reviews"].tasks
+    assert [(p.task.key, p.overdue_days, p.idle_days) for p in late] == [("MKT-3", 10, None)]
+
+
+def test_forecast_misses_are_the_key_results_whose_trend_ends_short(seeded: Seeded) -> None:
+    report = build_report(seeded.store, seeded.config, now=NOW, since=WEEK)
+    missed = {kr.id: kr for kr, _ in report.forecast_misses}
+    assert set(missed) == {"kr-reviews", "kr-dau", "kr-bugs"}
+    for kr in missed.values():
+        assert kr.forecast is not None
+        assert forecast_shortfall(kr) == kr.target - kr.forecast.projected_value > 0
+    assert report.counts[OT] == 2
+    assert report.counts[NA] == 1
+
+
+def test_markdown_is_ready_to_paste(seeded: Seeded) -> None:
+    report = build_report(seeded.store, seeded.config, now=NOW, since=WEEK)
+    text = render_markdown(report)
+    assert text.startswith("# OKR update, 2026-11-15\n")
+    headings = re.findall(r"^(#+ .*)$", text, flags=re.MULTILINE)
+    assert headings[1:4] == ["## Status changes", "## Key results at risk", headings[3]]
+    assert "## Forecast misses" in headings
+    assert (
+        "- **Daily active users** (Grow our new mobile game): On track → **Needs attention**"
+        in text
+    )
+    assert "3 key results: 1 needs attention, 2 off track." in text
+    # The hostile title is inert, the link goes to the tool.
+    assert re.findall(r"(?<!\\)<(?!https://)", text) == []  # every other < is escaped
+    assert (
+        '[MKT-3 \\<script>alert("x")\\</script> & co](<https://jira-mkt.example.test/browse/MKT-3>)'
+        in text
+    )
+    assert "- Overdue 10 days, no update for 40 days: [MKT-3" in text
+    dau = next(kr for kr, _ in report.forecast_misses if kr.id == "kr-dau")
+    assert dau.forecast is not None
+    assert f"forecast {format_value(dau.forecast.projected_value, dau)} at the end" in text
+    assert "\n\n\n" not in text
+
+
+def test_html_is_a_standalone_accessible_page(seeded: Seeded) -> None:
+    report = build_report(seeded.store, seeded.config, now=NOW, since=WEEK)
+    html = render_html(report)
+    page = Page(html)
+    assert page.one("title").text == "OKR update, 2026-11-15"
+    assert page.one("html").attrs["lang"] == "en"
+    assert "<script" not in html
+    assert HOSTILE in page.text
+    assert all(th.attrs.get("scope") == "col" for th in page.find("th"))
+    rows = [row.text for row in page.find("tr")][1:3]
+    assert rows[0].startswith(
+        "Daily active users Grow our new mobile game On track Needs attention"
+    )
+    assert page.links()["https://jira-mkt.example.test/browse/MKT-3"] == "MKT-3"
+    risks = [h.text for h in page.find("h3")]
+    assert risks[0].startswith("Off track Over 85% of App Store reviews")
+    assert len(page.find("li")) == 3  # three forecast misses
+
+
+def test_empty_store_reports_calmly(store: Store) -> None:
+    report = build_report(store, config(), now=NOW, since=WEEK)
+    text = render_markdown(report)
+    assert "No status changed in this period." in text
+    assert all(risk.tasks == () for risk in report.at_risk)  # no task synced yet
+    assert report.forecast_misses == ()  # no history to forecast from
+    assert "Every forecast reaches its target" in text
+
+
+def test_md_escape_makes_markup_inert() -> None:
+    assert md_escape("a *b* [c](d) <e> `f` _g_\nnext") == (
+        "a \\*b\\* \\[c\\](d) \\<e> \\`f\\` \\_g\\_ next"
+    )
