@@ -104,13 +104,25 @@ def mentions_rate_limit(response: httpx.Response) -> bool:
     return bool(_RATE_LIMIT_TEXT.search(response.text[:4000]))
 
 
+DECODED = "okrbridge.decoded_json"
+"""Key under which `is_json` keeps the decoded body in `response.extensions`."""
+
+
 def is_json(response: httpx.Response) -> bool:
-    """True when the whole body decodes as JSON."""
+    """True when the whole body decodes as JSON; the decoded value is kept on the response so
+    that callers do not decode a large page twice (see `decoded_json`)."""
     try:
-        response.json()
+        response.extensions[DECODED] = response.json()
     except ValueError:  # json.JSONDecodeError and UnicodeDecodeError are ValueErrors
         return False
     return True
+
+
+def decoded_json(response: httpx.Response) -> Any:
+    """The body as JSON, decoded once."""
+    if DECODED in response.extensions:
+        return response.extensions[DECODED]
+    return response.json()
 
 
 def error_detail(response: httpx.Response) -> str:

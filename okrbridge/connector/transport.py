@@ -168,7 +168,7 @@ class HttpTransport:
 
     def request_json(self, method: str, path: str, **kwargs: Any) -> Any:
         """`request(..., expect_json=True)` and the decoded body."""
-        return self.request(method, path, expect_json=True, **kwargs).json()
+        return parse.decoded_json(self.request(method, path, expect_json=True, **kwargs))
 
     def get_json(self, path: str, *, params: Mapping[str, Any] | None = None) -> Any:
         """GET and decode JSON; invalid or truncated JSON is retried, then `BadResponse`."""
