@@ -6,7 +6,6 @@ and error mapping all live in the transport; this module only knows paths and sh
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -121,16 +120,10 @@ class JiraClient:
         )
 
     def _read_json(self, method: str, path: str, body: Any) -> tuple[httpx.Response, Any]:
-        """A read sent as POST, its big JSON body decoded once (the transport's `expect_json`
-        would decode it twice); an unreadable body is asked for once more, then refused."""
-        for attempt in range(2):
-            response = self.transport.request(method, path, json=body, write=False, idempotent=True)
-            try:
-                return response, json.loads(response.content)
-            except ValueError:
-                if attempt:
-                    break
-        raise BadResponse(self.transport.instance, f"{method} {path} answered with invalid JSON")
+        """A read sent as POST: retried like a GET, its JSON decoded once by the transport."""
+        return self.transport.request_with_json(
+            method, path, json=body, write=False, idempotent=True
+        )
 
     # -- writing ------------------------------------------------------------------------------
     def edit_labels(self, key: str, add: Sequence[str], remove: Sequence[str]) -> None:

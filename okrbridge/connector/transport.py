@@ -168,7 +168,15 @@ class HttpTransport:
 
     def request_json(self, method: str, path: str, **kwargs: Any) -> Any:
         """`request(..., expect_json=True)` and the decoded body."""
-        return parse.decoded_json(self.request(method, path, expect_json=True, **kwargs))
+        return self.request_with_json(method, path, **kwargs)[1]
+
+    def request_with_json(
+        self, method: str, path: str, **kwargs: Any
+    ) -> tuple[httpx.Response, Any]:
+        """The response (for its headers) and its body, decoded once; invalid JSON is retried
+        like any unreadable answer when the request is idempotent."""
+        response = self.request(method, path, expect_json=True, **kwargs)
+        return response, parse.decoded_json(response)
 
     def get_json(self, path: str, *, params: Mapping[str, Any] | None = None) -> Any:
         """GET and decode JSON; invalid or truncated JSON is retried, then `BadResponse`."""
