@@ -42,10 +42,13 @@ bound = bound_contextvars
 unbind = unbind_contextvars
 
 
+DASHBOARD_SECRETS = ("OKRBRIDGE_DASHBOARD_TOKEN", "OKRBRIDGE_DASHBOARD_PASSWORD")
+
+
 def collect_secrets(config: Config, env: Mapping[str, str]) -> list[str]:
-    """Every value of an environment variable named by a connector's `*_env` setting, plus the
-    password of the store URL."""
-    values: set[str] = set()
+    """Every value of an environment variable named by a connector's `*_env` setting, the
+    dashboard's token and password, and the password of the store URL."""
+    values: set[str] = {env[name] for name in DASHBOARD_SECRETS if env.get(name)}
     for settings in config.connectors.values():
         for name, variable in settings.model_dump().items():
             if name.endswith("_env") and isinstance(variable, str) and env.get(variable):

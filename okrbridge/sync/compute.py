@@ -43,9 +43,14 @@ class Computed:
 def compute(
     store: Store, config: Config, *, now: datetime, record: bool, run_id: int | None = None
 ) -> Computed:
-    """Evaluate every objective over the stored tasks; with `record`, store history + mapping."""
+    """Evaluate every objective over the stored tasks.
+
+    With `record`, the config's OKR definitions are upserted and the results, history and
+    task mapping stored; without it nothing is written (the dashboard and `status` read only).
+    """
     with store.session() as session:
-        sync_definitions(session, config.objectives, config.initiatives)
+        if record:
+            sync_definitions(session, config.objectives, config.initiatives)
         tasks = load_tasks(session, include_raw=False)
         history = value_history(session)
         entries = checkins(session)

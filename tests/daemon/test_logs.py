@@ -66,5 +66,13 @@ def test_collect_secrets_reads_every_env_setting_and_the_store_password() -> Non
     config = Config(connectors={"mem": settings}).model_copy(
         update={"store": Config().store.model_copy(update={"url": "postgresql://u:pw-xyz1@h/db"})}
     )
-    env = {"MEM_TOKEN": TOKEN, "MEM_HOOK": "hook-secret-1", "OTHER": "not-a-secret"}
-    assert collect_secrets(config, env) == sorted([TOKEN, "hook-secret-1", "pw-xyz1"])
+    env = {
+        "MEM_TOKEN": TOKEN,
+        "MEM_HOOK": "hook-secret-1",
+        "OTHER": "not-a-secret",
+        "OKRBRIDGE_DASHBOARD_TOKEN": "dash-token-1",
+        "OKRBRIDGE_DASHBOARD_PASSWORD": "dash-pass-1",
+    }
+    assert collect_secrets(config, env) == sorted(
+        [TOKEN, "hook-secret-1", "pw-xyz1", "dash-token-1", "dash-pass-1"]
+    )
