@@ -13,7 +13,12 @@ from typing import IO, Any
 
 import httpx
 
+from tests.support.memory.config import write_config
+
 REPO = Path(__file__).resolve().parents[2]
+
+
+__all__ = ["REPO", "SECRETS", "DaemonProcess", "free_port", "write_config"]
 
 SECRETS = {"MEMORY_TOKEN": "memory-sandbox-token", "MEMORY_WEBHOOK_SECRET": "memory-webhook-secret"}
 
@@ -22,61 +27,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-def write_config(
-    path: Path,
-    *,
-    tool_url: str,
-    store_url: str,
-    pull: str = "2s",
-    full: str = "1h",
-    debounce: str = "0.3s",
-    jitter: str = "0s",
-) -> Path:
-    """A config with one memory instance `mem` and the small OKR setup of the sync tests."""
-    path.write_text(
-        f"""
-[store]
-url = "{store_url}"
-
-[schedule]
-pull_interval = "{pull}"
-full_interval = "{full}"
-jitter = "{jitter}"
-debounce = "{debounce}"
-
-[web]
-max_body_bytes = 65536
-
-[connectors.mem]
-type = "memory"
-base_url = "{tool_url}"
-token_env = "MEMORY_TOKEN"
-webhook_secret_env = "MEMORY_WEBHOOK_SECRET"
-
-[[objectives]]
-id = "grow"
-title = "Grow"
-start = 2026-01-01
-end = 2027-12-31
-  [[objectives.key_results]]
-  id = "kr-reviews"
-  title = "Reviews"
-  start = 60
-  target = 85
-  source = "initiatives"
-
-[[initiatives]]
-id = "review-campaign"
-title = "Review campaign"
-key_results = [{{ id = "kr-reviews" }}]
-  [[initiatives.match]]
-  labels_any = ["reviews"]
-""",
-        encoding="utf-8",
-    )
-    return path
 
 
 class DaemonProcess:

@@ -18,6 +18,7 @@ from okrbridge.sandbox import FaultPlan, Latency, SeedTask
 from okrbridge.store.db import Store
 from okrbridge.store.migrate import upgrade
 from okrbridge.store.models import PushStateRow, TaskRow
+from tests.support.memory.config import write_config
 from tests.sync.conftest import Bench
 
 REPO = Path(__file__).resolve().parents[2]
@@ -76,40 +77,6 @@ def test_fifty_syncs_keep_one_comment_and_one_label(bench: Bench) -> None:
         assert ("team-a" in bench.tool.labels_of(tid)) == ("reviews" in bench.tool.labels_of(tid))
 
 
-def write_config(path: Path, bench: Bench, store_url: str) -> None:
-    path.write_text(
-        f"""
-[store]
-url = "{store_url}"
-
-[connectors.mem]
-type = "memory"
-base_url = "{bench.server.url}"
-token_env = "MEMORY_TOKEN"
-
-[[objectives]]
-id = "grow"
-title = "Grow"
-start = 2026-10-01
-end = 2026-12-31
-  [[objectives.key_results]]
-  id = "kr-reviews"
-  title = "Reviews"
-  start = 60
-  target = 85
-  source = "initiatives"
-
-[[initiatives]]
-id = "review-campaign"
-title = "Review campaign"
-key_results = [{{ id = "kr-reviews" }}]
-  [[initiatives.match]]
-  labels_any = ["reviews"]
-""",
-        encoding="utf-8",
-    )
-
-
 def count(store: Store, what: type) -> int:
     with store.session() as session:
         return int(session.scalar(select(func.count()).select_from(what)) or 0)
@@ -125,7 +92,7 @@ def test_killed_sync_resumes_without_loss_or_duplicates(
     store = Store(db_url)
     upgrade(store)
     config = tmp_path / "okrbridge.toml"
-    write_config(config, bench, db_url)
+    write_config(config, tool_url=bench.server.url, store_url=db_url)
     env = {**os.environ, **bench.tool.env(), "PYTHONPATH": str(REPO)}
     command = [
         sys.executable,
