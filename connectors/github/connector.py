@@ -13,7 +13,7 @@ from connectors.github import webhooks
 from connectors.github.client import GitHubClient
 from connectors.github.projects import ProjectDirectory
 from connectors.github.pull import Puller
-from connectors.github.push import Pusher
+from connectors.github.push import Pusher, is_draft
 from connectors.github.settings import GitHubSettings
 from okrbridge.connector.base import (
     Capability,
@@ -31,6 +31,9 @@ if TYPE_CHECKING:
     from okrbridge.sandbox.tool import SimulatedTool
 
 __all__ = ["GitHubConnector"]
+
+_CONTENT_CAPABILITIES = frozenset({Capability.LABELS, Capability.COMMENTS})
+_DRAFT_CAPABILITIES = frozenset({Capability.PROJECT_FIELD})
 
 
 class GitHubConnector(Connector[GitHubSettings]):
@@ -118,6 +121,13 @@ class GitHubConnector(Connector[GitHubSettings]):
 
     def close(self) -> None:
         self.client.close()
+
+    def task_capabilities(self, task: Task) -> frozenset[Capability]:
+        """Issues and pull requests take labels and comments; a draft item only the project
+        status field, and only when `kr_status_field` is configured."""
+        if not is_draft(task):
+            return _CONTENT_CAPABILITIES
+        return _DRAFT_CAPABILITIES if self.settings.kr_status_field else frozenset()
 
     @classmethod
     def simulator(cls) -> SimulatedTool:

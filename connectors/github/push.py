@@ -25,7 +25,7 @@ from okrbridge.connector.base import CommentAction, CommentChange, PushChange, P
 from okrbridge.connector.errors import NotFound, RequestFailed
 from okrbridge.domain import Task
 
-__all__ = ["LABEL_COLOURS", "Pusher", "marker", "render_comment"]
+__all__ = ["LABEL_COLOURS", "Pusher", "is_draft", "marker", "render_comment"]
 
 LABEL_COLOURS = {
     "achieved": "0366d6",  # blue
@@ -85,7 +85,7 @@ class Pusher:
         writes = _Writes()
         task = change.task
         comment_id = change.comment.comment_id if change.comment else None
-        if _is_draft(task):  # drafts have no labels or comments: only the project field
+        if is_draft(task):  # drafts have no labels or comments: only the project field
             if change.field_value is not None:
                 self._set_field(task, change.field_value, writes)
             return PushResult(comment_id=None, requests=writes.count)
@@ -246,7 +246,8 @@ class Pusher:
         writes.count += 1
 
 
-def _is_draft(task: Task) -> bool:
+def is_draft(task: Task) -> bool:
+    """A draft item: no repository, so no labels or comments."""
     return task.fields.get("item_type") == "DRAFT_ISSUE" or "#draft-" in task.key
 
 

@@ -195,6 +195,11 @@ class Connector(Generic[S]):
         raise WebhookPayloadError(f"{self.name} does not receive webhooks")
 
     # -- writing ------------------------------------------------------------------------------
+    def task_capabilities(self, task: Task) -> frozenset[Capability]:
+        """What the bridge can write on this task (a GitHub draft item has no labels or
+        comments, only a project field); the core plans nothing else for it."""
+        return self.capabilities
+
     def apply(self, change: PushChange) -> PushResult:
         """Make the writes of one change; never touch labels or comments the bridge does not own."""
         raise NotImplementedError

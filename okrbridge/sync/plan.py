@@ -93,20 +93,39 @@ class TaskPlanner:
     ) -> None:
         self.settings = settings
         self.scope = scope
+        self.capabilities = capabilities
         self.owned = owned_labels(settings.label_prefix)
-        self.labels = Capability.LABELS in capabilities
-        self.comments = Capability.COMMENTS in capabilities
-        self.field = Capability.PROJECT_FIELD in capabilities
+        self._flags: dict[frozenset[Capability], tuple[bool, bool, bool]] = {}
         self.label_of = {s: settings.label_prefix + s.label_slug for s in KRStatus}
         self.slug_of = {s: s.label_slug for s in KRStatus}
         self.memo = CommentMemo(settings.comment_template)
 
-    def plan(self, task: Task, ctx: CommentContext | None, pushed: Pushed) -> PlannedChange | None:
+    def _flags_of(self, capabilities: frozenset[Capability]) -> tuple[bool, bool, bool]:
+        flags = self._flags.get(capabilities)
+        if flags is None:
+            flags = self._flags[capabilities] = (
+                Capability.LABELS in capabilities,
+                Capability.COMMENTS in capabilities,
+                Capability.PROJECT_FIELD in capabilities,
+            )
+        return flags
+
+    def plan(
+        self,
+        task: Task,
+        ctx: CommentContext | None,
+        pushed: Pushed,
+        capabilities: frozenset[Capability] | None = None,
+    ) -> PlannedChange | None:
         """The change for one task, or None when it already is as it should be.
 
         `ctx` is None when the task serves no initiative; tasks sharing a context should pass
-        the same object, so its comment is digested and rendered once.
+        the same object, so its comment is digested and rendered once. `capabilities` are the
+        task's own when they differ from the connector's (a GitHub draft item).
         """
+        has_labels, has_comments, has_field = self._flags_of(
+            self.capabilities if capabilities is None else capabilities
+        )
         if task.deleted:
             return None
         active = ctx is not None and in_scope(task, self.scope)
@@ -118,16 +137,16 @@ class TaskPlanner:
 
         add_label: str | None = None
         remove: tuple[str, ...] = ()
-        if self.labels:
+        if has_labels:
             add_label, remove = _plan_labels(
                 task, desired_label, pushed, self.owned, self.settings, reasons
             )
         comment: CommentChange | None = None
         digest = pushed.comment_hash
-        if self.comments:
+        if has_comments:
             comment, digest = _plan_comment(ctx, active, pushed, self.settings, reasons, self.memo)
         field_value: str | None = None
-        if self.field:
+        if has_field:
             desired_field = "" if status is None else self.slug_of[status]
             if (pushed.field_value or "") != desired_field:
                 field_value = desired_field
@@ -145,7 +164,7 @@ class TaskPlanner:
         return PlannedChange(
             change=change,
             reasons=tuple(dict.fromkeys(reasons)),
-            label=desired_label if self.labels else None,
+            label=desired_label if has_labels else None,
             comment_hash=digest,
             field_value=field_value if field_value is not None else pushed.field_value,
         )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import gc
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from okrbridge.config.schema import Config, ConnectorSettings
@@ -65,8 +65,12 @@ def plan_connector(
     tasks: Sequence[tuple[int, Task]],
     evaluation: Evaluation,
     pushed: Mapping[int, Pushed],
+    capabilities_of: Callable[[Task], frozenset[Capability]] | None = None,
 ) -> list[TaskPlan]:
-    """Every task's minimal change, for the tasks of one connector instance."""
+    """Every task's minimal change, for the tasks of one connector instance.
+
+    `capabilities_of` gives a task's own capabilities where they differ from the connector's.
+    """
     titles = {o.id: o.title for o in config.objectives}
     scope = settings.scope or config.push.scope
     contexts = _Contexts(evaluation, titles, config.push.dashboard_url)
@@ -79,7 +83,8 @@ def plan_connector(
     gc.disable()
     try:
         for task_id, task in tasks:
-            planned = planner.plan(task, contexts.get(task), pushed.get(task_id, nothing))
+            caps = None if capabilities_of is None else capabilities_of(task)
+            planned = planner.plan(task, contexts.get(task), pushed.get(task_id, nothing), caps)
             if planned is not None:
                 plans.append(TaskPlan(task_id, planned))
     finally:

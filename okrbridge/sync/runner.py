@@ -200,7 +200,13 @@ def _push(
         1 for t in tasks if evaluation.initiatives_for((t.connector, t.external_id))
     )
     plans = plan_connector(
-        config, config.connectors[instance], connector.capabilities, with_ids, evaluation, pushed
+        config,
+        config.connectors[instance],
+        connector.capabilities,
+        with_ids,
+        evaluation,
+        pushed,
+        connector.task_capabilities,
     )
     report.planned = plans
     report.status_changes = sum(

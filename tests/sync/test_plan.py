@@ -183,3 +183,19 @@ def test_capabilities_are_respected() -> None:
     assert field.change.add_label is None
     assert field.change.field_value == "on-track"
     assert planner(comment=False).plan(task(), ctx(), Pushed()).change.comment is None  # type: ignore[union-attr]
+
+
+def test_a_task_s_own_capabilities_win() -> None:
+    """A GitHub draft item takes only the project field; its issues never plan one."""
+    caps = frozenset({Capability.LABELS, Capability.COMMENTS, Capability.PROJECT_FIELD})
+    p = planner(caps=caps)
+    issue = p.plan(task(), ctx(), Pushed(), frozenset({Capability.LABELS, Capability.COMMENTS}))
+    assert issue is not None
+    assert issue.change.field_value is None
+    assert issue.change.add_label == "okr:on-track"
+    draft = p.plan(task(), ctx(), Pushed(), frozenset({Capability.PROJECT_FIELD}))
+    assert draft is not None
+    assert draft.change.add_label is None
+    assert draft.change.comment is None
+    assert draft.change.field_value == "on-track"
+    assert p.plan(task(), ctx(), Pushed(), frozenset()) is None

@@ -293,3 +293,29 @@ def test_invalid_document_fails_like_github(make_connector: Any, monkeypatch: An
     monkeypatch.setattr(client_module, "load", lambda name: "{ viewer { login } }")
     with pytest.raises(RequestFailed, match="Cannot query field 'viewer'"):
         connector.client.graphql("anything", {})
+
+
+def test_task_capabilities_separate_drafts_from_issues() -> None:
+    from connectors.github import GitHubConnector
+    from okrbridge.connector.base import Capability
+    from okrbridge.domain import Task
+
+    settings = GitHubConnector.settings_model(
+        type="github",
+        base_url="http://127.0.0.1:9/api/v3",
+        token_env="T",
+        owner="acme",
+        owner_type="organization",
+        projects=[1],
+        kr_status_field="OKR status",
+    )
+    connector = GitHubConnector("gh", settings, {"T": "x"})  # type: ignore[arg-type]
+    issue = Task(connector="gh", external_id="I_1", key="acme/game#1")
+    draft = Task(
+        connector="gh",
+        external_id="PVTI_1",
+        key="acme/1#draft-1",
+        fields={"item_type": "DRAFT_ISSUE"},
+    )
+    assert connector.task_capabilities(issue) == {Capability.LABELS, Capability.COMMENTS}
+    assert connector.task_capabilities(draft) == {Capability.PROJECT_FIELD}
