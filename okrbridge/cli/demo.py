@@ -148,8 +148,14 @@ def run_sandbox(port: int) -> None:
         if not sims:
             fail("no connector with a simulator is installed", EXIT_FAILURE)
         servers = {s.instance: (srv.url, tool) for s, srv, tool in sims}
-        stdout().print(describe_sandbox(servers), markup=False, highlight=False)
-        stdout().print("Serving until Ctrl-C ...")
+        # Raw text: these lines are meant to be copied, so no wrapping or markup.
+        typer.echo(describe_sandbox(servers))
+        typer.echo(
+            "Seeded with the README's worked example. Export the credentials above, put the "
+            "connector tables into your okrbridge.toml (`okrbridge init` writes one), then run "
+            "`okrbridge sync --dry-run` and `okrbridge sync` as often as you like.\n"
+            "Serving until Ctrl-C ..."
+        )
         try:
             while True:
                 time.sleep(3600)
