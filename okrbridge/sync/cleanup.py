@@ -10,13 +10,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select, update
 
 from okrbridge.config.schema import Config
 from okrbridge.connector.base import CommentAction, CommentChange, Connector, PushChange
 from okrbridge.connector.registry import ConnectorRegistry
+from okrbridge.domain import Task
 from okrbridge.store.db import Store
-from okrbridge.store.models import AuditEntry, PushQueueRow, PushStateRow
+from okrbridge.store.models import AuditEntry, PushQueueRow, PushStateRow, TaskRow
 from okrbridge.store.repos.push import AuditRecord, audit, delete_push_states
 from okrbridge.sync.plan import owned_labels
 from okrbridge.sync.push import load_task
@@ -35,38 +36,47 @@ class CleanupReport:
     errors: list[str] = field(default_factory=list)
 
 
+def _last_audit(store: Store, instance: str, actions: tuple[str, ...]) -> dict[int, int]:
+    """Task id -> id of its latest `made` audit entry among `actions`."""
+    with store.session() as session:
+        rows = session.execute(
+            select(AuditEntry.task_id, func.max(AuditEntry.id))
+            .where(
+                AuditEntry.connector == instance,
+                AuditEntry.phase == "made",
+                AuditEntry.action.in_(actions),
+                AuditEntry.task_id.is_not(None),
+            )
+            .group_by(AuditEntry.task_id)
+        ).all()
+    return {int(task_id): int(last) for task_id, last in rows if task_id is not None}
+
+
 def _candidates(store: Store, instance: str) -> dict[int, tuple[str | None, str | None, bool]]:
-    """task id -> (pushed label, comment id, a comment was ever created)."""
+    """task id -> (pushed label, comment id, a comment may exist): everything the push state
+    records, plus tasks the audit log shows written to since their last cleanup."""
     with store.session() as session:
         states = session.execute(
             select(PushStateRow.task_id, PushStateRow.label, PushStateRow.comment_id).where(
                 PushStateRow.connector == instance
             )
         ).all()
-        commented = set(
-            session.scalars(
-                select(AuditEntry.task_id).where(
-                    AuditEntry.connector == instance,
-                    AuditEntry.phase == "made",
-                    AuditEntry.action == "create_comment",
-                )
-            )
-        )
-        labelled = set(
-            session.scalars(
-                select(AuditEntry.task_id).where(
-                    AuditEntry.connector == instance,
-                    AuditEntry.phase == "made",
-                    AuditEntry.action == "add_label",
-                )
-            )
-        )
+    cleaned = _last_audit(store, instance, ("cleanup",))
+    commented = {
+        tid
+        for tid, last in _last_audit(store, instance, ("create_comment",)).items()
+        if last > cleaned.get(tid, 0)
+    }
+    labelled = {
+        tid
+        for tid, last in _last_audit(store, instance, ("add_label",)).items()
+        if last > cleaned.get(tid, 0)
+    }
     found: dict[int, tuple[str | None, str | None, bool]] = {
         tid: (label, cid, tid in commented) for tid, label, cid in states
     }
     for tid in (commented | labelled) - set(found):
-        if tid is not None:
-            found[tid] = (None, None, tid in commented)
+        found[tid] = (None, None, tid in commented)
     return found
 
 
@@ -103,14 +113,20 @@ def _cleanup_connector(
             continue
         report.labels_removed += len(remove)
         report.comments_deleted += 1 if comment else 0
-        _forget(store, instance, task_id, task.key, described)
+        _forget(store, instance, task, task_id, remove, described)
     report.artifacts = connector.cleanup_artifacts(dry_run=dry_run)
     return report
 
 
-def _forget(store: Store, instance: str, task_id: int, key: str, described: list[str]) -> None:
+def _forget(
+    store: Store, instance: str, task: Task, task_id: int, removed: list[str], described: list[str]
+) -> None:
+    """Record the cleanup: no push state, no queued writes, the labels as they now are."""
+    key = task.key
     with store.session() as session:
         delete_push_states(session, [task_id])
+        labels = [label for label in task.labels if label not in removed]
+        session.execute(update(TaskRow).where(TaskRow.id == task_id).values(labels=labels))
         session.execute(delete(PushQueueRow).where(PushQueueRow.task_id == task_id))
         audit(
             session,

@@ -44,3 +44,18 @@ def test_sync_after_cleanup_starts_over_without_duplicates(bench: Bench) -> None
     bench.sync()
     assert len(bench.tool.comments_of(tid)) == 1
     assert len([x for x in bench.tool.labels_of(tid) if x.startswith("okr:")]) == 1
+
+
+def test_a_second_cleanup_finds_nothing_left(bench: Bench) -> None:
+    tid = bench.tool.add_task(SeedTask("t", "MKT", StatusCategory.TODO, ("reviews",)))
+    bench.sync()
+    run_cleanup(bench.config, bench.store, bench.registry, env=bench.tool.env())
+    before = bench.tool.write_count()
+    again = run_cleanup(
+        bench.config, bench.store, bench.registry, dry_run=True, env=bench.tool.env()
+    )
+    assert again[0].tasks == 0
+    assert again[0].actions == []
+    run_cleanup(bench.config, bench.store, bench.registry, env=bench.tool.env())
+    assert bench.tool.write_count() == before
+    assert bench.tool.labels_of(tid) == ["reviews"]
