@@ -292,6 +292,9 @@ def _gc_paused() -> Iterator[None]:
 
 
 _TASK_FIELDS = tuple(Task.model_fields)
+_ALL_FIELDS_SET = set(_TASK_FIELDS)
+"""Shared by every loaded task: Task is frozen, so pydantic never changes it in place, and
+`model_copy` copies it. One set instead of one per task saves ~70 MB at 100,000 tasks."""
 
 
 def _trusted_task(values: dict[str, Any]) -> Task:
@@ -302,7 +305,7 @@ def _trusted_task(values: dict[str, Any]) -> Task:
     """
     task = object.__new__(Task)
     object.__setattr__(task, "__dict__", {name: values[name] for name in _TASK_FIELDS})
-    object.__setattr__(task, "__pydantic_fields_set__", set(_TASK_FIELDS))
+    object.__setattr__(task, "__pydantic_fields_set__", _ALL_FIELDS_SET)
     object.__setattr__(task, "__pydantic_extra__", None)
     object.__setattr__(task, "__pydantic_private__", None)
     return task
