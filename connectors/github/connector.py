@@ -24,7 +24,7 @@ from okrbridge.connector.base import (
     WebhookEvent,
     WebhookRequest,
 )
-from okrbridge.connector.errors import AuthError
+from okrbridge.connector.errors import require_secret
 from okrbridge.domain import Task
 
 if TYPE_CHECKING:
@@ -64,11 +64,7 @@ class GitHubConnector(Connector[GitHubSettings]):
         pacer_clock: Callable[[], float] = time.monotonic,
     ) -> None:
         super().__init__(instance, settings, env)
-        token = env.get(settings.token_env, "")
-        if not token:
-            raise AuthError(
-                instance, f"environment variable {settings.token_env} (the GitHub token) is not set"
-            )
+        token = require_secret(env, settings.token_env, instance, "the GitHub token")
         secret_env = settings.webhook_secret_env
         self._secret = env.get(secret_env, "").encode() if secret_env else b""
         self.client = GitHubClient(

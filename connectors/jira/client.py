@@ -15,7 +15,7 @@ from urllib.parse import quote
 import httpx
 
 from okrbridge.connector.base import ConnectorStats
-from okrbridge.connector.errors import AuthError, BadResponse
+from okrbridge.connector.errors import BadResponse, require_secret
 from okrbridge.connector.transport import HttpTransport, RetryPolicy
 
 from .settings import API_VERSION, JiraSettings
@@ -46,8 +46,8 @@ def build_transport(
         email_var, token_var = settings.email_env or "", settings.token_env or ""
         hint = f"the environment variables {email_var} and {token_var} (Atlassian API token)"
         auth: tuple[str, str] | None = (
-            _secret(env, email_var, instance),
-            _secret(env, token_var, instance),
+            require_secret(env, email_var, instance),
+            require_secret(env, token_var, instance),
         )
         headers = {"Accept": "application/json"}
     else:
@@ -56,7 +56,7 @@ def build_transport(
         auth = None
         headers = {
             "Accept": "application/json",
-            "Authorization": f"Bearer {_secret(env, pat_var, instance)}",
+            "Authorization": f"Bearer {require_secret(env, pat_var, instance)}",
         }
     return HttpTransport(
         instance=instance,
@@ -69,13 +69,6 @@ def build_transport(
         client=client,
         timeout=30.0,
     )
-
-
-def _secret(env: Mapping[str, str], name: str, instance: str) -> str:
-    value = env.get(name, "")
-    if not value:
-        raise AuthError(instance, f"environment variable {name} is not set or empty")
-    return value
 
 
 class JiraClient:

@@ -17,7 +17,12 @@ from typing import Any, TypeVar
 import httpx
 
 from okrbridge.connector.base import ConnectorStats
-from okrbridge.connector.errors import AuthError, ConnectorError, NotFound, RequestFailed
+from okrbridge.connector.errors import (
+    ConnectorError,
+    NotFound,
+    RequestFailed,
+    require_secret,
+)
 from okrbridge.connector.pacing import TokenBucket
 from okrbridge.connector.transport import HttpTransport, RetryPolicy
 
@@ -104,13 +109,6 @@ def _interval_as_retry_after(response: httpx.Response) -> None:
     response.headers["retry-after"] = f"{max(1.0, seconds):g}"
 
 
-def _secret(env: Mapping[str, str], variable: str, instance: str) -> str:
-    value = env.get(variable, "")
-    if not value:
-        raise AuthError(instance, f"environment variable {variable} is not set")
-    return value
-
-
 class TrelloClient:
     """Trello API calls for one connector instance, all paced by ONE shared token bucket.
 
@@ -129,8 +127,8 @@ class TrelloClient:
         sleep: Callable[[float], None] = time.sleep,
         timeout: float = 30.0,
     ) -> None:
-        key = _secret(env, settings.key_env, instance)
-        self._token = _secret(env, settings.token_env, instance)
+        key = require_secret(env, settings.key_env, instance)
+        self._token = require_secret(env, settings.token_env, instance)
         install_log_redaction((key, self._token))
         self.instance = instance
         self.pacer = pacer or TokenBucket.per_window(TOKEN_LIMIT, WINDOW_SECONDS, headroom=0.9)

@@ -14,6 +14,8 @@ a secret (transports redact known credentials from anything a tool echoes back).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 __all__ = [
     "AuthError",
     "BadResponse",
@@ -25,6 +27,7 @@ __all__ = [
     "RequestFailed",
     "ToolUnavailable",
     "UncertainWrite",
+    "require_secret",
 ]
 
 
@@ -107,3 +110,16 @@ class PaginationError(ConnectorError):
 
 class CursorError(ConnectorError):
     """A stored cursor cannot be read; a full pull rebuilds it."""
+
+
+def require_secret(env: Mapping[str, str], variable: str, instance: str, what: str = "") -> str:
+    """The value of the environment variable a `*_env` setting names.
+
+    Raises `AuthError` naming the variable (never a value) when it is unset or empty; `what`
+    says which credential it is, e.g. "the GitHub token".
+    """
+    value = env.get(variable, "")
+    if not value:
+        described = f" ({what})" if what else ""
+        raise AuthError(instance, f"environment variable {variable}{described} is not set or empty")
+    return value

@@ -20,7 +20,7 @@ from okrbridge.connector.base import (
     WebhookPayloadError,
     WebhookRequest,
 )
-from okrbridge.connector.errors import AuthError, NotFound
+from okrbridge.connector.errors import NotFound, require_secret
 from okrbridge.connector.signatures import verify_hex_signature
 from okrbridge.connector.transport import HttpTransport, RetryPolicy
 from okrbridge.domain import StatusCategory, Task
@@ -44,9 +44,7 @@ class MemoryConnector(Connector[MemorySettings]):
 
     def __init__(self, instance: str, settings: MemorySettings, env: Mapping[str, str]) -> None:
         super().__init__(instance, settings, env)
-        token = env.get(settings.token_env)
-        if not token:
-            raise AuthError(instance, f"environment variable {settings.token_env} is not set")
+        token = require_secret(env, settings.token_env, instance)
         self.http = HttpTransport(
             instance=instance,
             base_url=settings.base_url,
