@@ -9,7 +9,12 @@ Figures per store:
   - p50/p99 acknowledgement latency at a steady `--rate` requests per second,
   - inbox rows afterwards vs deliveries accepted (must be equal).
 
-    python bench/bench_webhooks.py [--seconds 5] [--rate 200] [--concurrency 16] [--pg URL]
+    python bench/bench_webhooks.py [--seconds 5] [--rate 200] [--concurrency 64] [--pg URL]
+                                   [--http auto|h11|httptools] [--loop auto|asyncio|uvloop]
+
+Each phase also prints the CPU time per request of the daemon process and of the load
+generator: on a small machine both share the cores, so a generator near a full core would
+cap the figure it measures.
 
 PostgreSQL uses `--pg` or $OKRBRIDGE_TEST_PG_URL (a private schema, dropped afterwards).
 """
@@ -40,14 +45,13 @@ SECRET = "bench-webhook-secret"
 
 
 # -- load generator (runs in a child process) -------------------------------------------------
-def _request(port: int, body: bytes, signature: str) -> bytes:
-    head = (
+def _head(port: int, body: bytes, signature: str) -> bytes:
+    return (
         f"POST /webhooks/gh HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
         "Content-Type: application/json\r\nX-GitHub-Event: issues\r\n"
         f"X-GitHub-Delivery: {uuid.uuid4()}\r\nX-Hub-Signature-256: {signature}\r\n"
         f"Content-Length: {len(body)}\r\n\r\n"
-    )
-    return head.encode() + body
+    ).encode()
 
 
 async def _exchange(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, req: bytes) -> int:
@@ -65,6 +69,10 @@ async def _exchange(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, 
 async def _load(port: int, seconds: float, concurrency: int, rate: float | None) -> dict[str, Any]:
     body = FIXTURE.read_bytes()
     signature = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+    # Heads built before the clock starts (a unique delivery id each): the generator's own
+    # cost per request is then a socket write and a parse of the answer's head.
+    budget = int(seconds * (rate or 4000)) + concurrency
+    heads = [_head(port, body, signature) for _ in range(budget)]
     latencies: list[float] = []
     statuses: dict[int, int] = {}
     end = time.perf_counter() + seconds
@@ -78,19 +86,30 @@ async def _load(port: int, seconds: float, concurrency: int, rate: float | None)
                 await asyncio.sleep(max(0.0, next_at - time.perf_counter()))
                 next_at += interval
             started = time.perf_counter()
-            status = await _exchange(reader, writer, _request(port, body, signature))
+            head = heads.pop() if heads else _head(port, body, signature)
+            status = await _exchange(reader, writer, head + body)
             latencies.append(time.perf_counter() - started)
             statuses[status] = statuses.get(status, 0) + 1
         writer.close()
 
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     offsets = [0.0 if interval is None else interval * i / concurrency for i in range(concurrency)]
     await asyncio.gather(*(sender(o) for o in offsets))
-    return {"elapsed": time.perf_counter() - started, "latencies": latencies, "statuses": statuses}
+    return {
+        "elapsed": time.perf_counter() - started,
+        "latencies": latencies,
+        "statuses": statuses,
+        "cpu": time.process_time() - cpu,
+    }
 
 
 def _generator(port: int, seconds: float, concurrency: int, rate: float | None, out: Any) -> None:
-    out.put(asyncio.run(_load(port, seconds, concurrency, rate)))
+    try:  # the cheaper loop, when installed, keeps the generator from capping the figure
+        import uvloop
+
+        out.put(uvloop.run(_load(port, seconds, concurrency, rate)))
+    except ImportError:
+        out.put(asyncio.run(_load(port, seconds, concurrency, rate)))
 
 
 def run_load(port: int, seconds: float, concurrency: int, rate: float | None) -> dict[str, Any]:
@@ -98,13 +117,15 @@ def run_load(port: int, seconds: float, concurrency: int, rate: float | None) ->
     out = ctx.Queue()
     proc = ctx.Process(target=_generator, args=(port, seconds, concurrency, rate, out))
     proc.start()
+    cpu = time.process_time()
     result: dict[str, Any] = out.get(timeout=seconds + 60)
+    result["server_cpu"] = time.process_time() - cpu  # the daemon's threads, this process
     proc.join(10)
     return result
 
 
 # -- the daemon side -------------------------------------------------------------------------
-def _serve(store_url: str, tool: Any, tool_url: str) -> Any:
+def _serve(store_url: str, tool: Any, tool_url: str, args: argparse.Namespace) -> Any:
     import uvicorn
 
     from okrbridge.config.schema import Config
@@ -123,6 +144,10 @@ def _serve(store_url: str, tool: Any, tool_url: str) -> Any:
     daemon = Daemon(config, store, default_registry(), env, options)
     daemon.writer.start()
     server: uvicorn.Server = daemon.server
+    if args.http != "daemon":
+        server.config.http = args.http
+    if args.loop != "daemon":
+        server.config.loop = args.loop
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     while not server.started:
@@ -143,7 +168,7 @@ def _inbox_count(daemon: Any) -> int:
 def bench_store(
     name: str, store_url: str, tool: Any, tool_url: str, args: argparse.Namespace
 ) -> None:
-    daemon, thread, port = _serve(store_url, tool, tool_url)
+    daemon, thread, port = _serve(store_url, tool, tool_url, args)
     try:
         run_load(port, 1.0, 4, None)  # warm-up (the connector looks up its bot login once)
         before = _inbox_count(daemon)
@@ -168,6 +193,13 @@ def bench_store(
         f"  steady {args.rate:.0f}/s: p50 {p50:.2f} ms, p99 {p99:.2f} ms "
         f"({len(lat)} requests, {len(lat) / steady['elapsed']:.0f}/s achieved)"
     )
+    for phase, run in (("sustained", burst), ("steady", steady)):
+        done = max(1, len(run["latencies"]))
+        print(
+            f"  CPU per request ({phase}): daemon {run['server_cpu'] / done * 1e3:.2f} ms, "
+            f"generator {run['cpu'] / done * 1e3:.2f} ms "
+            f"(generator busy {run['cpu'] / run['elapsed']:.0%} of a core)"
+        )
     verdict = "OK" if stored == accepted else "MISMATCH"
     print(f"  inbox rows added {stored} == accepted {accepted}: {verdict}")
 
@@ -178,6 +210,12 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=200.0)
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--pg", default=os.environ.get("OKRBRIDGE_TEST_PG_URL"))
+    parser.add_argument(
+        "--http", default="daemon", help="uvicorn's HTTP parser (default: as the daemon)"
+    )
+    parser.add_argument(
+        "--loop", default="daemon", help="uvicorn's event loop (default: as the daemon)"
+    )
     args = parser.parse_args()
 
     from connectors.github import GitHubConnector
@@ -187,7 +225,10 @@ def main() -> None:
 
     configure_logging(level="WARNING")
     tool = GitHubConnector.simulator()
-    print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, payload {FIXTURE.name}")
+    print(
+        f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, payload {FIXTURE.name}, "
+        f"http {args.http}, loop {args.loop}"
+    )
     with ExitStack() as stack:
         server = stack.enter_context(SandboxServer(tool.app))
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory()))
