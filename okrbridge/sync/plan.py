@@ -110,6 +110,32 @@ class TaskPlanner:
             )
         return flags
 
+    def _settled(
+        self,
+        task: Task,
+        ctx: CommentContext | None,
+        pushed: Pushed,
+        desired_label: str | None,
+        has_labels: bool,
+        has_comments: bool,
+        has_field: bool,
+    ) -> bool:
+        """An active task already carrying exactly what it should: no change to plan."""
+        if has_field or (has_labels and pushed.label != desired_label):
+            return False
+        if has_labels:
+            owned = self.owned
+            present = task.labels
+            if desired_label not in present:
+                return False
+            if any(label in owned and label != desired_label for label in present):
+                return False
+        if has_comments and self.settings.comment:
+            return pushed.comment_id is not None and pushed.comment_hash == self.memo.digest(
+                ctx, "active"
+            )
+        return True
+
     def plan(
         self,
         task: Task,
@@ -131,9 +157,13 @@ class TaskPlanner:
         active = ctx is not None and in_scope(task, self.scope)
         if not active and not pushed.marked:
             return None
-        reasons: list[Reason] = []
         status = ctx.status if active and ctx is not None else None
         desired_label = None if status is None else self.label_of[status]
+        if status is not None and self._settled(
+            task, ctx, pushed, desired_label, has_labels, has_comments, has_field
+        ):
+            return None  # the steady state: checked first, it is most tasks on most syncs
+        reasons: list[Reason] = []
 
         add_label: str | None = None
         remove: tuple[str, ...] = ()
