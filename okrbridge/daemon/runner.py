@@ -100,6 +100,11 @@ class Daemon:
         self.server = uvicorn.Server(
             uvicorn.Config(
                 self.app,
+                # "auto" (the default) takes httptools and uvloop, dependencies of ours and
+                # far cheaper per request than h11 and asyncio's loop; it falls back to those
+                # where uvloop does not exist (Windows).
+                http="auto",
+                loop="auto",
                 host=options.host,
                 port=options.port,
                 log_config=None,  # our logging pipeline (okrbridge.logs) handles uvicorn's
