@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
+from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
 
@@ -12,6 +13,9 @@ from sqlalchemy import text
 
 from okrbridge.daemon.writer import InboxWriter
 from okrbridge.store.db import Store
+from okrbridge.store.migrate import upgrade
+from okrbridge.store import testing as pg_testing  # (its test_pg_url is no test to collect)
+from tests.conftest import PG_SKIP_REASON
 from tests.web.conftest import inbox_rows
 
 BODY = b"x" * 8000  # two pages and more per row
@@ -22,10 +26,24 @@ def _write(writer: InboxWriter, ids: range) -> list[bool]:
     return [future.result(timeout=30) for future in futures]
 
 
-def _sqlite_file(store: Store) -> Path:
-    if store.dialect != "sqlite":
-        pytest.skip("SQLite WAL behaviour")
-    return Path(str(store.url.database))
+@pytest.fixture
+def sqlite_store(tmp_path: Path) -> Iterator[Store]:
+    store = Store(f"sqlite:///{tmp_path / 'writer.sqlite3'}")
+    upgrade(store)
+    yield store
+    store.dispose()
+
+
+@pytest.fixture
+def pg_store() -> Iterator[Store]:
+    server = pg_testing.test_pg_url()
+    if server is None:
+        pytest.skip(PG_SKIP_REASON)
+    with pg_testing.isolated_pg_url(server) as url:
+        store = Store(url)
+        upgrade(store)
+        yield store
+        store.dispose()
 
 
 def test_acknowledged_batches_are_readable_and_new_only_once(store: Store) -> None:
@@ -39,8 +57,8 @@ def test_acknowledged_batches_are_readable_and_new_only_once(store: Store) -> No
     assert sorted(row[0] for row in inbox_rows(store)) == [f"W{i}" for i in range(8)]
 
 
-def test_writer_commits_leave_the_checkpoint_to_its_side_thread(store: Store) -> None:
-    _sqlite_file(store)
+def test_writer_commits_leave_the_checkpoint_to_its_side_thread(sqlite_store: Store) -> None:
+    store = sqlite_store
     writer = InboxWriter(store, checkpoint_every=3600)  # the side thread stays idle here
     writer.start()
     wal = Path(str(store.url.database) + "-wal")
@@ -56,9 +74,9 @@ def test_writer_commits_leave_the_checkpoint_to_its_side_thread(store: Store) ->
 
 
 def test_stop_checkpoints_so_the_database_file_alone_holds_the_rows(
-    store: Store, tmp_path: Path
+    sqlite_store: Store, tmp_path: Path
 ) -> None:
-    database = _sqlite_file(store)
+    store, database = sqlite_store, Path(str(sqlite_store.url.database))
     writer = InboxWriter(store, checkpoint_every=3600)
     writer.start()
     _write(writer, range(50))
@@ -72,9 +90,9 @@ def test_stop_checkpoints_so_the_database_file_alone_holds_the_rows(
     assert count == (50,)
 
 
-def test_a_dropped_connection_is_replaced_without_failing_the_batch(store: Store) -> None:
-    if store.dialect != "postgresql":
-        pytest.skip("terminating a server backend needs PostgreSQL")
+@pytest.mark.postgres
+def test_a_dropped_connection_is_replaced_without_failing_the_batch(pg_store: Store) -> None:
+    store = pg_store  # terminating the server's backend of the held connection
     writer = InboxWriter(store)
     writer.start()
     try:
