@@ -12,9 +12,9 @@ import pytest
 from sqlalchemy import text
 
 from okrbridge.daemon.writer import InboxWriter
+from okrbridge.store import testing as pg_testing  # (its test_pg_url is no test to collect)
 from okrbridge.store.db import Store
 from okrbridge.store.migrate import upgrade
-from okrbridge.store import testing as pg_testing  # (its test_pg_url is no test to collect)
 from tests.conftest import PG_SKIP_REASON
 from tests.web.conftest import inbox_rows
 
