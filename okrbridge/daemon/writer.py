@@ -129,11 +129,11 @@ class InboxWriter:
             for pending in batch:
                 pending.future.set_exception(exc)
             return
-        for pending, is_new in zip(batch, new, strict=True):
-            pending.future.set_result(is_new)
         self._written.set()
         if self.on_stored is not None and any(new):
-            self.on_stored()
+            self.on_stored()  # wake the worker before anyone is answered: no window between
+        for pending, is_new in zip(batch, new, strict=True):
+            pending.future.set_result(is_new)
 
     def _insert(self, rows: Sequence[tuple[str, str, Mapping[str, str], bytes]]) -> list[bool]:
         for attempt in (1, 2):
