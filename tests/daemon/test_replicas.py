@@ -84,9 +84,18 @@ def test_three_replicas_share_jobs_and_inbox(pg_url: str, tmp_path: Path) -> Non
             server.latency = Latency(ms=150)
             for tid in ids[:40]:
                 tool.set_status(tid, StatusCategory.TODO)
-            wait_for(lambda: _running(pg_url) is not None, timeout=10)
-            holder = lease_holder(pg_url)
-            assert holder is not None
+            # A run in progress and its lease, seen together (a run may end between two reads).
+            held: list[tuple[str, datetime]] = []
+
+            def job_with_lease() -> bool:
+                holder = lease_holder(pg_url)
+                if holder is None or _running(pg_url) is None:
+                    return False
+                held[:] = [holder]
+                return True
+
+            wait_for(job_with_lease, timeout=10)
+            holder = held[0]
             victim = next(r for r in replicas if f":{r.proc.pid}:" in holder[0])
             victim.kill()
             killed_at = holder[1]  # the lease expires at most one ttl after its last renewal
