@@ -44,6 +44,12 @@ ConfigOption = Annotated[
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable JSON output.")]
+HostOption = Annotated[
+    str | None, typer.Option(help="Listen address (default: web.host).", show_default=False)
+]
+PortOption = Annotated[
+    int | None, typer.Option(help="Listen port (default: web.port).", show_default=False)
+]
 
 
 def _version(value: bool) -> None:
@@ -181,12 +187,8 @@ def sandbox(
 @app.command()
 def daemon(
     config: ConfigOption = None,
-    host: Annotated[
-        str | None, typer.Option(help="Listen address (default: web.host).", show_default=False)
-    ] = None,
-    port: Annotated[
-        int | None, typer.Option(help="Listen port (default: web.port).", show_default=False)
-    ] = None,
+    host: HostOption = None,
+    port: PortOption = None,
 ) -> None:
     """Run the scheduler and the webhook receiver in one long-running process."""
     from okrbridge.cli.daemon import run_daemon
@@ -265,12 +267,8 @@ def webhooks_register(
 @app.command("serve-dashboard")
 def serve_dashboard(
     config: ConfigOption = None,
-    host: Annotated[
-        str | None, typer.Option(help="Listen address (default: web.host).", show_default=False)
-    ] = None,
-    port: Annotated[
-        int | None, typer.Option(help="Listen port (default: web.port).", show_default=False)
-    ] = None,
+    host: HostOption = None,
+    port: PortOption = None,
 ) -> None:
     """Serve the read-only OKR dashboard alone (no scheduler, no webhooks).
 
