@@ -19,7 +19,7 @@ from typing import Any
 
 from okrbridge.connector.base import Page
 from okrbridge.connector.cursor import decode_cursor, encode_cursor
-from okrbridge.connector.errors import PaginationError
+from okrbridge.connector.pagination import TokenPaginator
 from okrbridge.domain import Task
 
 from .client import ACTIONS_LIMIT, TooManyCards, TrelloClient
@@ -138,21 +138,17 @@ class TrelloPuller:
     def changes(self, board_id: str, since: str) -> Changes:
         """Consume every action after `since` (newest first, paged back with `before=`)."""
         changes = Changes()
-        before: str | None = None
-        seen: set[str] = set()
-        while True:
-            batch = self.client.board_actions(board_id, since=since, before=before)
+        pages = TokenPaginator(instance=self.instance)  # `before=` is the page token
+        while pages.has_more:
+            batch = self.client.board_actions(board_id, since=since, before=pages.next_token)
             fresh = [a for a in batch if a.get("id") != since]  # in case `since` is inclusive
             if changes.newest is None and fresh:
                 changes.newest = str(fresh[0]["id"])
             for action in fresh:
                 _note(changes, action)
-            if len(batch) < ACTIONS_LIMIT or not fresh:
-                return changes
-            before = str(fresh[-1]["id"])
-            if before in seen:
-                raise PaginationError(self.instance, f"board actions repeat before={before}")
-            seen.add(before)
+            last = len(batch) < ACTIONS_LIMIT or not fresh
+            pages.advance(None if last else str(fresh[-1]["id"]), is_last=last)
+        return changes
 
     def _reread(self, configured: str, card_ids: Sequence[str]) -> tuple[list[Task], list[str]]:
         ctx = self.context(configured)
