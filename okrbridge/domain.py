@@ -18,6 +18,7 @@ __all__ = [
     "Checkpoint",
     "Direction",
     "Forecast",
+    "FoundMarks",
     "Initiative",
     "InitiativeProgressMode",
     "InitiativeResult",
@@ -128,6 +129,22 @@ class TaskRef(BaseModel):
     external_id: str
 
 
+class FoundMarks(BaseModel):
+    """The bridge's own marks as a connector saw them on a task in the tool.
+
+    A task whose `marks` is None was read without looking at its comments; with `marks` set,
+    `comment_id` None means the tool holds no bridge comment on it (deleted, or never made).
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    comment_id: str | None = None
+    comment_digest: str | None = None
+    """The digest stamped in that comment when the bridge last wrote it (None: unstamped)."""
+    field_value: str | None = None
+    """The current value of the status project field, where the bridge writes one ("" unset)."""
+
+
 class Task(BaseModel):
     """A work item from a tool, normalized. `raw` keeps the tool's payload as received."""
 
@@ -139,6 +156,9 @@ class Task(BaseModel):
     url: str = ""
     title: str = ""
     container: str = ""
+    container_aliases: tuple[str, ...] = ()
+    """Other ways a person writes the same container (a Trello board's id beside its short
+    link): a match rule's `container` matches any of them."""
     status_name: str = ""
     status_category: StatusCategory = StatusCategory.TODO
     excluded: bool = False
@@ -153,6 +173,8 @@ class Task(BaseModel):
     updated_at: datetime | None = None
     deleted: bool = False
     raw: dict[str, Any] = Field(default_factory=dict)
+    marks: FoundMarks | None = None
+    """The bridge's comment (and field value) found in the tool, when the read looked."""
 
     @property
     def ref(self) -> TaskRef:

@@ -26,6 +26,7 @@ from okrbridge.connector.base import (
 )
 from okrbridge.connector.errors import require_secret
 from okrbridge.domain import Task
+from okrbridge.marks import StatusLabels
 
 if TYPE_CHECKING:
     from okrbridge.sandbox.tool import SimulatedTool
@@ -59,11 +60,12 @@ class GitHubConnector(Connector[GitHubSettings]):
         settings: GitHubSettings,
         env: Mapping[str, str],
         *,
+        labels: StatusLabels | None = None,
         http_client: httpx.Client | None = None,
         sleep: Callable[[float], None] = time.sleep,
         pacer_clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        super().__init__(instance, settings, env)
+        super().__init__(instance, settings, env, labels=labels, http_client=http_client)
         token = require_secret(env, settings.token_env, instance, "the GitHub token")
         secret_env = settings.webhook_secret_env
         self._secret = env.get(secret_env, "").encode() if secret_env else b""

@@ -21,6 +21,7 @@ from okrbridge.connector.base import (
 from okrbridge.connector.errors import ConnectorError
 from okrbridge.connector.transport import RetryPolicy
 from okrbridge.domain import Task
+from okrbridge.marks import StatusLabels
 
 from .client import JIRA_RETRY, JiraClient, build_transport
 from .normalize import FieldMap
@@ -53,10 +54,11 @@ class JiraConnector(Connector[JiraSettings]):
         settings: JiraSettings,
         env: Mapping[str, str],
         *,
+        labels: StatusLabels | None = None,
         http_client: httpx.Client | None = None,
         retry_policy: RetryPolicy = JIRA_RETRY,
     ) -> None:
-        super().__init__(instance, settings, env)
+        super().__init__(instance, settings, env, labels=labels, http_client=http_client)
         self._http_client = http_client
         self._retry_policy = retry_policy
         self._client: JiraClient | None = None

@@ -20,6 +20,7 @@ from okrbridge.connector.base import (
 from okrbridge.connector.errors import ConnectorError, RequestFailed
 from okrbridge.connector.pacing import TokenBucket
 from okrbridge.domain import Task
+from okrbridge.marks import StatusLabels
 
 from .client import TrelloClient
 from .pull import TrelloPuller
@@ -55,10 +56,11 @@ class TrelloConnector(Connector[TrelloSettings]):
         settings: TrelloSettings,
         env: Mapping[str, str],
         *,
+        labels: StatusLabels | None = None,
         pacer: TokenBucket | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        super().__init__(instance, settings, env)
+        super().__init__(instance, settings, env, labels=labels)
         self.client = TrelloClient(
             instance=instance,
             settings=settings,

@@ -15,8 +15,11 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 from okrbridge.config.schema import ConnectorSettings
 from okrbridge.domain import Task, TaskRef
+from okrbridge.marks import StatusLabels
 
 if TYPE_CHECKING:
+    import httpx
+
     from okrbridge.sandbox.tool import SimulatedTool
 
 __all__ = [
@@ -32,6 +35,7 @@ __all__ = [
     "WebhookEvent",
     "WebhookPayloadError",
     "WebhookRequest",
+    "WebhookScreening",
 ]
 
 S = TypeVar("S", bound=ConnectorSettings)
@@ -47,6 +51,9 @@ class Capability(str, enum.Enum):
     """Can show the status in a tool field where labels are unavailable (GitHub draft items)."""
     INCREMENTAL = "incremental"
     """`pull(cursor)` with a cursor returns only what changed since it."""
+    MARKS_IN_PULL = "marks_in_pull"
+    """Every task from `pull` and `fetch` carries `marks` (its bridge comment found or known
+    absent): the core then creates a comment without asking the connector to look first."""
 
 
 @dataclass(frozen=True)
@@ -71,6 +78,20 @@ class WebhookRequest:
     url: str
     headers: Mapping[str, str]
     body: bytes
+
+
+@dataclass(frozen=True)
+class WebhookScreening:
+    """What the request path learns from a verified delivery without any I/O."""
+
+    delivery_id: str
+    """De-duplication key; "" when the tool sends none (the body's hash is used)."""
+    event: str = ""
+    """The tool's event name, for logs and metrics."""
+    handled: bool = True
+    """False: a kind of event the bridge ignores (answered 202, not stored)."""
+    reason: str = ""
+    """Why it is ignored, for the log line."""
 
 
 class WebhookPayloadError(ValueError):
@@ -113,6 +134,12 @@ class CommentChange:
     """Markdown text; the connector renders it for the tool and adds its hidden marker."""
     comment_id: str | None = None
     """Known id of the bridge's comment (UPDATE/DELETE; may be None if the store lost it)."""
+    digest: str = ""
+    """What the comment means, stamped into it (`okrbridge.marks.comment_stamp`) so that a
+    later read of the tool tells whether it is current."""
+    look_first: bool = True
+    """CREATE only: look in the tool for an existing bridge comment and adopt it (edit it)
+    instead of creating a second one. False only when a fresh read showed there is none."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,10 +197,22 @@ class Connector(Generic[S]):
     capabilities: ClassVar[frozenset[Capability]]
     default_writes_per_minute: ClassVar[int] = 60
 
-    def __init__(self, instance: str, settings: S, env: Mapping[str, str]) -> None:
+    def __init__(
+        self,
+        instance: str,
+        settings: S,
+        env: Mapping[str, str],
+        *,
+        labels: StatusLabels | None = None,
+        http_client: httpx.Client | None = None,
+    ) -> None:
         self.instance = instance
         self.settings = settings
         self.env = env
+        self.labels = labels or StatusLabels()
+        """The bridge's status labels under the configured prefix (never hard-code slugs)."""
+        self.http_client = http_client
+        """An injected HTTP client (tests, shared pools); None: the connector makes its own."""
         self.stats = ConnectorStats()
 
     # -- reading ------------------------------------------------------------------------------
@@ -182,17 +221,40 @@ class Connector(Generic[S]):
         raise NotImplementedError
 
     def fetch(self, external_ids: Sequence[str]) -> list[Task]:
-        """Re-read specific tasks (after a webhook that lacked data). Missing ids are omitted."""
+        """Re-read specific tasks, fresh from the tool, with their `marks` (the bridge's comment
+        and field value as they are now). Missing ids and tasks outside the instance's scope
+        are omitted."""
         raise NotImplementedError
+
+    def scan_marks(self) -> Iterator[Task]:
+        """Every task in the instance's scope that carries a bridge label, comment or field
+        value, read fresh with `marks` (cleanup from an empty store). Default: a full pull."""
+        for page in self.pull(None, full=True):
+            yield from page.tasks
 
     # -- webhooks -----------------------------------------------------------------------------
     def verify_webhook(self, request: WebhookRequest) -> bool:
-        """True when the delivery's signature (or other proof) is valid; constant-time."""
+        """True when the delivery's signature (or other proof) is valid; constant-time.
+        Runs on the request path: no I/O."""
         return False
 
-    def parse_webhook(self, request: WebhookRequest) -> list[WebhookEvent]:
-        """Turn a verified delivery into task events; `WebhookPayloadError` if implausible."""
+    def screen_webhook(self, request: WebhookRequest) -> WebhookScreening:
+        """Classify a verified delivery on the request path: delivery id, event name, handled
+        or ignored. Pure: no I/O, no tool lookups (the tool may be down; the sender waits).
+        `WebhookPayloadError` if the body is not plausibly from this tool."""
         raise WebhookPayloadError(f"{self.name} does not receive webhooks")
+
+    def parse_webhook(self, request: WebhookRequest) -> list[WebhookEvent]:
+        """Turn a stored delivery into task events; runs in the inbox worker, never on the
+        request path, so it may look up identities (cached) and re-read tasks. A failed
+        lookup raises (the worker retries); it never changes what an event means."""
+        raise WebhookPayloadError(f"{self.name} does not receive webhooks")
+
+    def preflight(self) -> list[str]:
+        """Problems that would make every write of some kind fail (a status with no option on
+        the project field, a label the tool refuses), found by reading the tool once; run at
+        `sync` start and by `config check`. Empty when all is well."""
+        return []
 
     # -- writing ------------------------------------------------------------------------------
     def task_capabilities(self, task: Task) -> frozenset[Capability]:
@@ -205,8 +267,9 @@ class Connector(Generic[S]):
         raise NotImplementedError
 
     def cleanup_artifacts(self, *, dry_run: bool = False) -> list[str]:
-        """Remove tool-level things the bridge created (e.g. its label definitions on a board or
-        repository) that no task uses any more; return what was (or would be) removed."""
+        """Remove tool-level things the bridge created (its status label definitions on a
+        board or repository) that no task uses any more; return what was (or would be)
+        removed, one line each. Found in the tool, so it works from an empty store."""
         return []
 
     def close(self) -> None:

@@ -20,6 +20,7 @@ from okrbridge.config.schema import Config
 from okrbridge.connector.base import Connector, ConnectorStats
 from okrbridge.connector.registry import ConnectorRegistry
 from okrbridge.engine import Evaluation
+from okrbridge.marks import StatusLabels
 from okrbridge.store.db import Store
 from okrbridge.store.models import TaskRow
 from okrbridge.store.repos.runs import finish_run, start_run
@@ -84,7 +85,7 @@ def build_connector(
 ) -> Connector[Any]:
     settings = config.connectors[instance]
     cls = registry.get(settings.type)
-    return cls(instance, settings, env)
+    return cls(instance, settings, env, labels=StatusLabels(config.push.label_prefix))
 
 
 def run_sync(

@@ -24,6 +24,7 @@ from okrbridge.connector.errors import NotFound, require_secret
 from okrbridge.connector.signatures import verify_hex_signature
 from okrbridge.connector.transport import HttpTransport, RetryPolicy
 from okrbridge.domain import StatusCategory, Task
+from okrbridge.marks import StatusLabels
 from tests.support.memory.tool import BOT, MemoryTool
 
 MARKER = "<!-- okrbridge -->"
@@ -42,8 +43,15 @@ class MemoryConnector(Connector[MemorySettings]):
     )
     default_writes_per_minute: ClassVar[int] = 6000
 
-    def __init__(self, instance: str, settings: MemorySettings, env: Mapping[str, str]) -> None:
-        super().__init__(instance, settings, env)
+    def __init__(
+        self,
+        instance: str,
+        settings: MemorySettings,
+        env: Mapping[str, str],
+        *,
+        labels: StatusLabels | None = None,
+    ) -> None:
+        super().__init__(instance, settings, env, labels=labels)
         token = require_secret(env, settings.token_env, instance)
         self.http = HttpTransport(
             instance=instance,
