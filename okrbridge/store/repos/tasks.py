@@ -271,6 +271,8 @@ def load_tasks(
             labels, assignees, extra, raw = json.loads("[{},{},{},{}]".format(*row[plain:]))
             fields.update(labels=tuple(labels), assignees=tuple(assignees), fields=extra, raw=raw)
             fields["status_category"] = categories[fields["status_category"]]
+            fields["marks"] = None  # marks live in push_state, not on the stored task
+            fields.setdefault("container_aliases", ())
             tasks.append(_trusted_task(fields))
     return tasks
 
