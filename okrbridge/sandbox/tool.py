@@ -68,6 +68,23 @@ class SimulatedTool(Protocol):
 
     def comments_of(self, external_id: str) -> list[SimComment]: ...
 
+    def delete_comment_as_person(self, external_id: str, comment_id: str) -> None:
+        """Delete a comment of the task (any author's, as a person with the right to would),
+        without going through the API the bridge uses; the tool emits its usual webhook."""
+        ...
+
+    def label_definitions(self) -> list[str]:
+        """Names of the labels defined in the tool's containers (GitHub repository labels,
+        Trello board labels), whether or not a task uses them; [] for a tool where labels
+        need no definition (Jira)."""
+        ...
+
+    def status_field_of(self, external_id: str) -> str | None:
+        """The task's value in the single-select field the bridge writes its status to
+        (GitHub draft items), as the option's name; None when the task has no value there
+        or the tool has no such field."""
+        ...
+
     def settings(self, base_url: str) -> dict[str, Any]:
         """The config table for a connector instance pointed at this simulator at `base_url`."""
         ...

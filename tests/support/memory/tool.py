@@ -51,6 +51,7 @@ class MemoryTool:
         self._sink: WebhookSink | None = None
         self._writes = 0
         self._callback: str | None = None
+        self._definitions: set[str] = set()
         self.app = Starlette(routes=self._routes())
 
     # -- SimulatedTool ------------------------------------------------------------------------
@@ -67,6 +68,7 @@ class MemoryTool:
                 task.parent,
                 next(self._seq),
             )
+            self._definitions.update(task.labels)
             self._emit("task.created", tid, actor="person")
             return tid
 
@@ -78,6 +80,7 @@ class MemoryTool:
     def set_labels(self, external_id: str, labels: tuple[str, ...]) -> None:
         with self._lock:
             self._touch(external_id).labels = list(labels)
+            self._definitions.update(labels)
             self._emit("task.updated", external_id, actor="person")
 
     def delete_task(self, external_id: str) -> None:
@@ -93,6 +96,18 @@ class MemoryTool:
         with self._lock:
             task = self._tasks[external_id]
             return [SimComment(cid, body, author) for cid, (author, body) in task.comments.items()]
+
+    def delete_comment_as_person(self, external_id: str, comment_id: str) -> None:
+        with self._lock:
+            del self._touch(external_id).comments[comment_id]
+            self._emit("comment.deleted", external_id, actor="person")
+
+    def label_definitions(self) -> list[str]:
+        with self._lock:
+            return sorted(self._definitions)
+
+    def status_field_of(self, external_id: str) -> str | None:
+        return None  # the memory tool has no project field
 
     def settings(self, base_url: str) -> dict[str, Any]:
         return {
@@ -140,6 +155,10 @@ class MemoryTool:
             "seq": task.seq,
             "deleted": task.deleted,
             "updated": (self._base + timedelta(seconds=task.seq)).isoformat(),
+            "comments": [
+                {"id": cid, "author": author, "body": body}
+                for cid, (author, body) in task.comments.items()
+            ],
         }
 
     def _emit(self, event: str, tid: str, *, actor: str) -> None:
@@ -165,6 +184,9 @@ class MemoryTool:
             Route("/api/tasks", self._list, methods=["GET"]),
             Route("/api/tasks/{tid}", self._get, methods=["GET"]),
             Route("/api/tasks/{tid}/labels", self._add_label, methods=["POST"]),
+            Route("/api/tasks/{tid}/labels", self._change_labels, methods=["PATCH"]),
+            Route("/api/labels", self._labels, methods=["GET"]),
+            Route("/api/labels/{name:path}", self._delete_definition, methods=["DELETE"]),
             Route("/api/tasks/{tid}/labels/{name:path}", self._remove_label, methods=["DELETE"]),
             Route("/api/tasks/{tid}/comments", self._comments, methods=["GET", "POST"]),
             Route("/api/tasks/{tid}/comments/{cid}", self._comment, methods=["PATCH", "DELETE"]),
@@ -206,8 +228,38 @@ class MemoryTool:
             task = self._tasks[request.path_params["tid"]]
             if name not in task.labels:
                 self._touch(task.id).labels.append(name)
+                self._definitions.add(name)
                 self._emit("task.labeled", task.id, actor=BOT)
             return JSONResponse({"labels": task.labels})
+
+    async def _change_labels(self, request: Request) -> Response:
+        """Add and remove labels in one request (labels to remove that are absent are fine)."""
+        payload = await request.json()
+        self._writes += 1
+        with self._lock:
+            task = self._tasks[request.path_params["tid"]]
+            labels = [x for x in task.labels if x not in payload.get("remove", [])]
+            labels += [x for x in payload.get("add", []) if x not in labels]
+            if labels != task.labels:
+                self._touch(task.id).labels = labels
+                self._definitions.update(labels)
+                self._emit("task.labeled", task.id, actor=BOT)
+            return JSONResponse({"labels": task.labels})
+
+    async def _labels(self, request: Request) -> Response:
+        with self._lock:
+            return JSONResponse(sorted(self._definitions))
+
+    async def _delete_definition(self, request: Request) -> Response:
+        name = request.path_params["name"]
+        self._writes += 1
+        with self._lock:
+            if name not in self._definitions:
+                return JSONResponse({"error": "no such label"}, 404)
+            if any(name in t.labels for t in self._tasks.values() if not t.deleted):
+                return JSONResponse({"error": "label in use"}, 409)
+            self._definitions.discard(name)
+            return Response(status_code=204)
 
     async def _remove_label(self, request: Request) -> Response:
         name = request.path_params["name"]
@@ -247,7 +299,7 @@ class MemoryTool:
             if author != BOT:
                 return JSONResponse({"error": "only the author may change a comment"}, 403)
             if request.method == "DELETE":
-                del task.comments[cid]
+                del self._touch(tid).comments[cid]
                 return Response(status_code=204)
-            task.comments[cid] = (BOT, payload["body"])
+            self._touch(tid).comments[cid] = (BOT, payload["body"])
             return JSONResponse({"id": cid, "author": BOT, "body": payload["body"]})
