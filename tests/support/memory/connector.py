@@ -211,6 +211,13 @@ class MemoryConnector(Connector[MemorySettings]):
     def _find_own(self, tid: str) -> str | None:
         return self._marks(self.http.get_json(f"api/tasks/{tid}/comments")).comment_id
 
+    def preflight(self) -> list[str]:
+        refused = set(self.http.get_json("api/policy")["refused_labels"])
+        return [
+            f"the tool refuses the status label {name}"
+            for name in sorted(self.labels.names & refused)
+        ]
+
     def cleanup_artifacts(self, *, dry_run: bool = False) -> list[str]:
         """Delete the bridge's status label definitions that no task uses any more."""
         used = {

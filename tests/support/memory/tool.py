@@ -52,6 +52,9 @@ class MemoryTool:
         self._writes = 0
         self._callback: str | None = None
         self._definitions: set[str] = set()
+        self._refused_tasks: dict[str, str] = {}
+        self.refused_labels: set[str] = set()
+        """Label names the tool refuses (listed by `GET /api/policy`)."""
         self.app = Starlette(routes=self._routes())
 
     # -- SimulatedTool ------------------------------------------------------------------------
@@ -105,6 +108,14 @@ class MemoryTool:
     def label_definitions(self) -> list[str]:
         with self._lock:
             return sorted(self._definitions)
+
+    def refuse_writes_to(self, external_id: str, reason: str | None) -> None:
+        """From now on the API refuses (422) every write to this task; None: accept again."""
+        with self._lock:
+            if reason is None:
+                self._refused_tasks.pop(external_id, None)
+            else:
+                self._refused_tasks[external_id] = reason
 
     def status_field_of(self, external_id: str) -> str | None:
         return None  # the memory tool has no project field
@@ -186,6 +197,7 @@ class MemoryTool:
             Route("/api/tasks/{tid}/labels", self._add_label, methods=["POST"]),
             Route("/api/tasks/{tid}/labels", self._change_labels, methods=["PATCH"]),
             Route("/api/labels", self._labels, methods=["GET"]),
+            Route("/api/policy", self._policy, methods=["GET"]),
             Route("/api/labels/{name:path}", self._delete_definition, methods=["DELETE"]),
             Route("/api/tasks/{tid}/labels/{name:path}", self._remove_label, methods=["DELETE"]),
             Route("/api/tasks/{tid}/comments", self._comments, methods=["GET", "POST"]),
@@ -237,6 +249,9 @@ class MemoryTool:
         payload = await request.json()
         self._writes += 1
         with self._lock:
+            refused = self._refusal(request.path_params["tid"], payload.get("add", []))
+            if refused is not None:
+                return refused
             task = self._tasks[request.path_params["tid"]]
             labels = [x for x in task.labels if x not in payload.get("remove", [])]
             labels += [x for x in payload.get("add", []) if x not in labels]
@@ -245,6 +260,16 @@ class MemoryTool:
                 self._definitions.update(labels)
                 self._emit("task.labeled", task.id, actor=BOT)
             return JSONResponse({"labels": task.labels})
+
+    async def _policy(self, request: Request) -> Response:
+        return JSONResponse({"refused_labels": sorted(self.refused_labels)})
+
+    def _refusal(self, tid: str, labels: list[str] | None = None) -> Response | None:
+        reason = self._refused_tasks.get(tid)
+        refused = [x for x in labels or [] if x in self.refused_labels]
+        if reason is None and not refused:
+            return None
+        return JSONResponse({"error": reason or f"label {refused[0]} is not allowed"}, 422)
 
     async def _labels(self, request: Request) -> Response:
         with self._lock:
@@ -282,6 +307,9 @@ class MemoryTool:
         body = (await request.json())["body"]
         self._writes += 1
         with self._lock:
+            refused = self._refusal(tid)
+            if refused is not None:
+                return refused
             cid = f"C{next(self._ids)}"
             self._touch(tid).comments[cid] = (BOT, body)
             self._emit("comment.created", tid, actor=BOT)
@@ -292,6 +320,9 @@ class MemoryTool:
         payload = await request.json() if request.method == "PATCH" else {}
         self._writes += 1
         with self._lock:
+            refused = self._refusal(tid)
+            if refused is not None:
+                return refused
             task = self._tasks[tid]
             if cid not in task.comments:
                 return JSONResponse({"error": "comment not found"}, 404)
