@@ -83,3 +83,14 @@ def test_a_draft_field_value_of_a_person_is_remembered_and_ours_counts(store: St
     assert (rows["D1"].replaced_field, rows["D1"].field_value) == ("Blocked", None)
     assert rows["D2"] is not None
     assert (rows["D2"].replaced_field, rows["D2"].field_value) == (None, "on-track")
+
+
+def test_a_known_comment_whose_stamp_is_unreadable_keeps_our_digest(store: Store) -> None:
+    digest = "0" + "c" * 63
+    reconcile(store, task((), FoundMarks(comment_id="C9", comment_digest=digest)))
+    row = reconcile(store, task((), FoundMarks(comment_id="C9")))["T1"]
+    assert row is not None
+    assert row.comment_hash == digest
+    adopted = reconcile(store, task((), FoundMarks(comment_id="C10")))["T1"]
+    assert adopted is not None
+    assert (adopted.comment_id, adopted.comment_hash) == ("C10", None)
