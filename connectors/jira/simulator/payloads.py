@@ -37,6 +37,8 @@ SYSTEM_FIELDS = (
     ("project", "Project", ["project"]),
     ("comment", "Comment", ["comment"]),
 )
+EMBEDDED_COMMENTS = 20
+"""Issue reads (search, bulkfetch) embed at most this many comments, oldest first."""
 _PRIORITIES = {"Highest": "1", "High": "2", "Medium": "3", "Low": "4", "Lowest": "5"}
 _TYPES = {"Epic": "10000", "Story": "10001", "Task": "10002", "Bug": "10004"}
 
@@ -165,6 +167,14 @@ def _render_fields(issue: SimIssue, state: SimState, base: str) -> dict[str, Any
         }
     for fid in state.custom_fields:
         fields[fid] = issue.custom.get(fid)
+    shown = issue.comments[:EMBEDDED_COMMENTS]
+    fields["comment"] = {
+        "comments": [comment_json(c, issue, state, base, properties=False) for c in shown],
+        "self": f"{base}/rest/api/3/issue/{issue.id}/comment",
+        "maxResults": EMBEDDED_COMMENTS,
+        "total": len(issue.comments),
+        "startAt": 0,
+    }
     return fields
 
 

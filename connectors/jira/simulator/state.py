@@ -97,8 +97,8 @@ class SimState:
 
     # -- clocks and ids -------------------------------------------------------------------------
     def now_ms(self) -> int:
-        """Wall-clock milliseconds, never going backwards (like a server's clock)."""
-        self._last_ms = max(int(time.time() * 1000), self._last_ms)
+        """Wall-clock milliseconds, always moving on (two changes never share a time)."""
+        self._last_ms = max(int(time.time() * 1000), self._last_ms + 1)
         return self._last_ms
 
     def touch(self, issue: SimIssue) -> None:
@@ -130,8 +130,17 @@ class SimState:
         now = self.now_ms()
         comment = StoredComment(self._next_comment, body, author, author, now, now, dict(props))
         issue.comments.append(comment)
-        self.touch(issue)
+        issue.updated = now  # a comment updates its issue, at the comment's time
+        self.version += 1
         return comment
+
+    def comment(self, comment_id: str) -> tuple[SimIssue, StoredComment] | None:
+        """A comment by id, from any issue."""
+        for issue in self.issues.values():
+            for comment in issue.comments:
+                if str(comment.id) == comment_id:
+                    return issue, comment
+        return None
 
     def remove(self, issue: SimIssue) -> None:
         del self.issues[issue.id]

@@ -14,7 +14,7 @@ from typing import Any
 from okrbridge.domain import StatusCategory
 from okrbridge.sandbox.tool import SeedTask, SimComment, WebhookSink
 
-from ..adf import adf_text, markdown_to_adf
+from .adf import person_comment, plain_text
 from .payloads import webhook_comment, webhook_issue
 from .state import SimIssue, SimState, SimUser, StoredComment
 
@@ -125,7 +125,7 @@ class JiraSimulator:
         with self.state.lock:
             issue = self._issue(external_id)
             return [
-                SimComment(str(c.id), adf_text(c.body), self._name(c.author))
+                SimComment(str(c.id), plain_text(c.body), self._name(c.author))
                 for c in issue.comments
             ]
 
@@ -168,13 +168,11 @@ class JiraSimulator:
         with self.state.lock:
             return self._issue(external_id)
 
-    def add_comment(self, external_id: str, markdown: str, *, author: SimUser = PERSON) -> str:
-        """A person comments (plain, unmarked)."""
+    def add_comment(self, external_id: str, text: str, *, author: SimUser = PERSON) -> str:
+        """A person comments (plain text, no properties)."""
         with self.state.lock:
             issue = self._issue(external_id)
-            comment = self.state.new_comment(
-                issue, markdown_to_adf(markdown), author.account_id, {}
-            )
+            comment = self.state.new_comment(issue, person_comment(text), author.account_id, {})
             deliveries = self.comment_events("comment_created", "issue_commented", issue, comment)
         self._emit(deliveries)
         return str(comment.id)

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from .adf import check_document
 from .payloads import comment_json
 from .state import SimIssue, SimUser, StoredComment
 
@@ -18,6 +19,7 @@ __all__ = ["comment_routes", "edit_issue"]
 
 UserHandler = Callable[[Request, SimUser], Awaitable[Response]]
 _NOT_ADF = "Comment body is not valid! Operation value must be an Atlassian Document (see ADF)."
+_LIST_MAX = 1000
 
 
 def _error(status: int, *messages: str, errors: dict[str, str] | None = None) -> JSONResponse:
@@ -104,11 +106,7 @@ def comment_routes(sim: JiraSimulator) -> list[tuple[str, UserHandler, list[str]
         body = await _body(request)
         if not _is_adf(body.get("body")):
             return _error(400, _NOT_ADF)
-        props = {
-            p["key"]: p.get("value")
-            for p in body.get("properties") or []
-            if isinstance(p, dict) and "key" in p
-        }
+        props = _properties(body)
         with state.lock:
             issue = state.find(request.path_params["key"])
             if issue is None:
@@ -144,8 +142,9 @@ def comment_routes(sim: JiraSimulator) -> list[tuple[str, UserHandler, list[str]
             if issue is None or comment is None:
                 return missing_comment(request.path_params["cid"])
             comment.body, comment.update_author = body["body"], user.account_id
-            comment.updated = state.now_ms()
+            comment.properties.update(_properties(body))
             state.touch(issue)
+            comment.updated = issue.updated
             out = comment_json(comment, issue, state, sim.base_url, properties=False)
             deliveries = sim.comment_events(
                 "comment_updated", "issue_comment_edited", issue, comment
@@ -169,7 +168,30 @@ def comment_routes(sim: JiraSimulator) -> list[tuple[str, UserHandler, list[str]
         sim.emit(deliveries)
         return Response(status_code=204)
 
+    async def by_ids(request: Request, user: SimUser) -> Response:
+        body = await _body(request)
+        ids = body.get("ids")
+        if not isinstance(ids, list) or len(ids) > _LIST_MAX:
+            return _error(400, f"Provide between 1 and {_LIST_MAX} comment ids.")
+        expand = "properties" in request.query_params.get("expand", "")
+        with state.lock:
+            found = [state.comment(str(i)) for i in ids]
+            values = [
+                comment_json(c, issue, state, sim.base_url, properties=expand)
+                for issue, c in (f for f in found if f is not None)
+            ]
+        return JSONResponse(
+            {
+                "maxResults": _LIST_MAX,
+                "startAt": 0,
+                "total": len(values),
+                "isLast": True,
+                "values": values,
+            }
+        )
+
     return [
+        ("/comment/list", by_ids, ["POST"]),
         ("/issue/{key:str}/comment", list_comments, ["GET"]),
         ("/issue/{key:str}/comment", create, ["POST"]),
         ("/issue/{key:str}/comment/{cid:str}", get_one, ["GET"]),
@@ -187,8 +209,12 @@ async def _body(request: Request) -> dict[str, Any]:
 
 
 def _is_adf(value: Any) -> bool:
-    return (
-        isinstance(value, dict)
-        and value.get("type") == "doc"
-        and isinstance(value.get("content"), list)
-    )
+    return check_document(value) is None
+
+
+def _properties(body: dict[str, Any]) -> dict[str, Any]:
+    return {
+        p["key"]: p.get("value")
+        for p in body.get("properties") or []
+        if isinstance(p, dict) and "key" in p
+    }

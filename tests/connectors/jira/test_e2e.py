@@ -100,7 +100,7 @@ def test_apply_writes_one_label_edit_and_one_marked_comment(
     assert [c.author for c in comments] == ["Pat Person", "okrbridge bot"]
     assert comments[1].id == result.comment_id
     assert "OKR status: On track" in comments[1].body
-    assert sim.issue(issue_id).comments[1].properties == {"okrbridge": {"v": 1}}
+    assert sim.issue(issue_id).comments[1].properties == {"okrbridge": {"v": 2}}
     assert all("fields" not in edit for edit in sim.issue_edits)
     assert set(sim.notify_flags) == {"false"}
 
@@ -272,7 +272,8 @@ def test_webhooks_from_the_simulator_parse_and_bridge_writes_echo(
     assert names[:2] == ["jira:issue_created", "jira:issue_updated"]
     person = [e for e in events if not e.own_echo]
     bridge = [e for e in events if e.own_echo]
-    assert [e.kind for e in person] == [EventKind.UPSERT, EventKind.UPSERT]
+    # The scope (`project is not EMPTY`) is not a project list: the worker re-reads.
+    assert [e.kind for e in person] == [EventKind.REFRESH, EventKind.REFRESH]
     assert len(bridge) == 3  # label edit + comment_created + issue_updated(issue_commented)
     assert connector.bot_account() == BOT.account_id
     assert len({e.delivery_id for e in events}) == len(events)
