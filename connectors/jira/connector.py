@@ -183,7 +183,13 @@ class JiraConnector(Connector[JiraSettings]):
             instance=self.instance,
             field_map=self.field_map,
             marks=self._finder(),
+            known_fields=self._remember_fields,
         )
+
+    def _remember_fields(self, resolved: FieldMap) -> None:
+        with self._lock:
+            if self._field_map is None:
+                self._field_map = resolved
 
     def _field_map_if_known(self) -> FieldMap | None:
         if self._field_map is not None:

@@ -90,6 +90,8 @@ class _RunState:
     dedupe: Deduper
     scope_hash: str
     finalized: bool = False
+    fields: FieldMap | None = None
+    """Field ids resolved by the run that wrote the cursor (for the same field names)."""
 
 
 Issue = dict[str, Any]
@@ -110,12 +112,14 @@ class JiraPuller:
         instance: str,
         field_map: Callable[[], FieldMap],
         marks: MarkFinder,
+        known_fields: Callable[[FieldMap], None] = lambda _: None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.client = client
         self.settings = settings
         self.instance = instance
         self._field_map = field_map
+        self._known_fields = known_fields
         self._marks = marks
         self._clock = clock
 
@@ -127,6 +131,8 @@ class JiraPuller:
         (issues already read with the same `updated` are dropped without another request).
         """
         run = self._start(cursor)
+        if not full and run.fields is not None:
+            self._known_fields(run.fields)  # resolved by an earlier run: no `GET /field`
         self._field_map()  # resolve once, before the fetch threads start
         since = None if full or run.cursor_time is None else run.cursor_time
         jql = incremental_jql(
@@ -237,7 +243,27 @@ class JiraPuller:
             cursor_time=from_epoch_millis(int(millis)) if millis is not None else None,
             dedupe=Deduper.load(state.get("seen"), self.settings.overlap),
             scope_hash=scope_hash,
+            fields=self._stored_fields(state.get("fields")),
         )
+
+    def _field_names(self) -> list[str]:
+        return [self.settings.estimate_field or "", *self.settings.extra_fields]
+
+    def _stored_fields(self, stored: Any) -> FieldMap | None:
+        """The field ids a cursor remembers, if they were resolved for today's names."""
+        if not isinstance(stored, dict) or stored.get("names") != self._field_names():
+            return None
+        ids = stored.get("ids")
+        if not isinstance(ids, list) or len(ids) != len(self._field_names()):
+            return None
+        estimate = str(ids[0]) if ids[0] else None
+        extra = dict(zip(self.settings.extra_fields, map(str, ids[1:]), strict=True))
+        return FieldMap(estimate=estimate, extra=extra)
+
+    def _fields_state(self) -> dict[str, Any]:
+        resolved = self._field_map()
+        ids = [resolved.estimate or "", *(resolved.extra[n] for n in self.settings.extra_fields)]
+        return {"names": self._field_names(), "ids": ids}
 
     @staticmethod
     def _server_clock(run: _RunState, pages: TokenPaginator, server_time: datetime | None) -> None:
@@ -301,7 +327,11 @@ class JiraPuller:
             # to that moment on the server's clock, even when nothing changed.
             run.cursor_time = advance(run.cursor_time, run.run_start, cap=run.run_start)
         run.finalized = final
-        state: dict[str, Any] = {"scope": run.scope_hash, "seen": run.dedupe.dump()}
+        state: dict[str, Any] = {
+            "scope": run.scope_hash,
+            "seen": run.dedupe.dump(),
+            "fields": self._fields_state(),
+        }
         if run.cursor_time is not None:
             state["t"] = epoch_millis(run.cursor_time)
         return Page(tasks=tasks, cursor=encode_cursor(state))
