@@ -141,6 +141,7 @@ def build_app(sim: JiraSimulator) -> Starlette:
                     token=params["token"],
                     max_results=params["max"],
                     ids_only=ids_only,
+                    reconcile=params["reconcile"],
                 )
                 chosen = _wanted(wanted)
                 issues = [issue_bytes(i, sim.state, sim.base_url, chosen) for i in page.issues]
@@ -265,13 +266,18 @@ async def _search_params(request: Request) -> dict[str, Any] | None:
             body.get("maxResults"),
             body.get("fields"),
         )
+        reconcile = body.get("reconcileIssues") or []
     else:
         query = request.query_params
         jql, token, size = query.get("jql", ""), query.get("nextPageToken"), query.get("maxResults")
         fields = query.getlist("fields")
+        reconcile = query.getlist("reconcileIssues")
     try:
         max_results = int(size) if size not in (None, "") else None
+        reconciled = frozenset(int(i) for i in reconcile)
     except (TypeError, ValueError):
+        return None
+    if len(reconciled) > 50:
         return None
     # With no `fields` the enhanced search returns ids only.
     return {
@@ -279,4 +285,5 @@ async def _search_params(request: Request) -> dict[str, Any] | None:
         "token": token or None,
         "max": max_results,
         "fields": _field_list(fields) or ["id"],
+        "reconcile": reconciled,
     }

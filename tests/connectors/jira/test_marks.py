@@ -164,3 +164,30 @@ def test_steady_state_costs_one_request_also_after_the_bridges_own_writes(
             assert [(r.method, r.path) for r in server.log.snapshot()] == [
                 ("POST", "/rest/api/3/search/jql")
             ]
+
+
+def test_a_change_the_search_index_shows_late_is_read_by_the_next_pull(
+    sim: JiraSimulator, server: SandboxServer, connector: JiraConnector
+) -> None:
+    import time
+
+    from okrbridge.domain import StatusCategory
+
+    ids = seed(sim, 5)
+    with sim.state.lock:  # last changed a day ago: outside any overlap
+        for issue in sim.state.issues.values():
+            issue.updated -= 86_400_000
+        sim.state.version += 1
+    pages = list(connector.pull(None))
+    cursor = pages[-1].cursor
+    sim.state.set_index_lag(1500)
+    sim.set_status(ids[2], StatusCategory.DONE)
+    pages = list(connector.pull(cursor))  # the index does not show it yet
+    cursor = pages[-1].cursor
+    assert [t for p in pages for t in p.tasks] == []
+    assert [t.status_category for t in connector.fetch([ids[2]])] == [StatusCategory.DONE]
+    time.sleep(1.6)
+    pages = list(connector.pull(cursor))  # the cursor moved on, the overlap reaches back
+    assert [(t.external_id, t.status_category) for p in pages for t in p.tasks] == [
+        (ids[2], StatusCategory.DONE)
+    ]
