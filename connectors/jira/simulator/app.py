@@ -24,7 +24,7 @@ from .jql import JqlError
 from .payloads import field_catalog, issue_bytes, issue_json, user_json
 from .search import SearchIndex
 from .state import SimIssue, SimUser
-from .writes import comment_routes, edit_issue
+from .writes import comment_routes, edit_issue, issue_write_limited
 
 if TYPE_CHECKING:
     from .tool import JiraSimulator
@@ -177,6 +177,9 @@ def build_app(sim: JiraSimulator) -> Starlette:
 
     async def put_issue(request: Request, user: SimUser) -> Response:
         sim.count_write()
+        limited = issue_write_limited(sim, str(request.path_params["key"]))
+        if limited is not None:
+            return limited
         sim.notify_flags.append(request.query_params.get("notifyUsers"))
         body = await _json(request)
         sim.issue_edits.append(body)

@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import json
 import threading
+import time
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -40,6 +41,10 @@ class RateLimit:
 
     rate: float = 100.0
     burst: float = 200.0
+    issue_writes: int = 0
+    """Writes one issue takes within `issue_window` seconds before answering 429 (Jira limits
+    writes per issue and publishes no number; 0: no such limit)."""
+    issue_window: float = 1.0
 
 
 class JiraSimulator:
@@ -61,6 +66,7 @@ class JiraSimulator:
         self.issue_edits: list[Any] = []
         """Bodies of every `PUT /issue` received (tests check `fields.labels` is never sent)."""
         self._writes = 0
+        self._issue_writes: dict[str, list[float]] = {}
         self._sink: WebhookSink | None = None
         self._callback: str | None = None
         self._emit_lock = threading.Lock()
@@ -158,6 +164,22 @@ class JiraSimulator:
         """Called by the app for every request that changes (or tries to change) data."""
         with self._emit_lock:
             self._writes += 1
+
+    def issue_write_wait(self, key: str) -> float:
+        """Seconds to wait before `key` takes another write (0: it takes this one now)."""
+        limit = self.rate_limit
+        if limit is None or limit.issue_writes <= 0:
+            return 0.0
+        now = time.monotonic()
+        with self._emit_lock:
+            recent = [
+                t for t in self._issue_writes.get(key.upper(), []) if now - t < limit.issue_window
+            ]
+            if len(recent) >= limit.issue_writes:
+                self._issue_writes[key.upper()] = recent
+                return limit.issue_window - (now - recent[0])
+            self._issue_writes[key.upper()] = [*recent, now]
+            return 0.0
 
     def set_webhook_sink(self, callback_url: str | None, sink: WebhookSink | None) -> None:
         with self._emit_lock:

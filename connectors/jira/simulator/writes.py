@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -15,7 +16,7 @@ from .state import SimIssue, SimUser, StoredComment
 if TYPE_CHECKING:
     from .tool import Delivery, JiraSimulator
 
-__all__ = ["comment_routes", "edit_issue"]
+__all__ = ["comment_routes", "edit_issue", "issue_write_limited"]
 
 UserHandler = Callable[[Request, SimUser], Awaitable[Response]]
 _NOT_ADF = "Comment body is not valid! Operation value must be an Atlassian Document (see ADF)."
@@ -24,6 +25,18 @@ _LIST_MAX = 1000
 
 def _error(status: int, *messages: str, errors: dict[str, str] | None = None) -> JSONResponse:
     return JSONResponse({"errorMessages": list(messages), "errors": errors or {}}, status)
+
+
+def issue_write_limited(sim: JiraSimulator, key: str) -> Response | None:
+    """429 when this issue has taken its share of writes for now (per-issue write limit)."""
+    wait = sim.issue_write_wait(key)
+    if wait <= 0:
+        return None
+    response = _error(429, "Too many writes to this issue. Try again later.")
+    response.headers.update(
+        {"Retry-After": str(max(1, math.ceil(wait))), "RateLimit-Reason": "jira-per-issue-on-write"}
+    )
+    return response
 
 
 def edit_issue(
@@ -103,6 +116,9 @@ def comment_routes(sim: JiraSimulator) -> list[tuple[str, UserHandler, list[str]
 
     async def create(request: Request, user: SimUser) -> Response:
         sim.count_write()
+        limited = issue_write_limited(sim, request.path_params["key"])
+        if limited is not None:
+            return limited
         body = await _body(request)
         if not _is_adf(body.get("body")):
             return _error(400, _NOT_ADF)
@@ -132,6 +148,9 @@ def comment_routes(sim: JiraSimulator) -> list[tuple[str, UserHandler, list[str]
 
     async def update(request: Request, user: SimUser) -> Response:
         sim.count_write()
+        limited = issue_write_limited(sim, request.path_params["key"])
+        if limited is not None:
+            return limited
         sim.notify_flags.append(request.query_params.get("notifyUsers"))
         body = await _body(request)
         if not _is_adf(body.get("body")):
@@ -154,6 +173,9 @@ def comment_routes(sim: JiraSimulator) -> list[tuple[str, UserHandler, list[str]
 
     async def delete(request: Request, user: SimUser) -> Response:
         sim.count_write()
+        limited = issue_write_limited(sim, request.path_params["key"])
+        if limited is not None:
+            return limited
         with state.lock:
             issue = state.find(request.path_params["key"])
             comment = find_comment(issue, request.path_params["cid"]) if issue else None
