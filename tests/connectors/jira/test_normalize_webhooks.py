@@ -237,3 +237,16 @@ def test_own_echo_follows_the_configured_label_prefix() -> None:
 )
 def test_project_scope(jql: str, projects: set[str] | None) -> None:
     assert project_scope(jql) == (frozenset(projects) if projects is not None else None)
+
+
+def test_preflight_names_status_labels_jira_would_refuse() -> None:
+    assert _connector().preflight() == []
+    spaced = JiraConnector(
+        "jira",
+        _connector().settings,
+        {"JIRA_EMAIL": "x", "JIRA_API_TOKEN": "t"},
+        labels=StatusLabels("okr status:"),
+    )
+    problems = spaced.preflight()
+    assert len(problems) == 5
+    assert "'okr status:on-track' is not a valid Jira label" in " ".join(problems)
