@@ -112,6 +112,7 @@ def normalize_issue(
         url=f"{base_url.rstrip('/')}/browse/{key}",
         title=str(fields.get("summary") or ""),
         container=_project_key(fields, key),
+        container_aliases=_project_aliases(fields),
         status_name=str(status.get("name") or ""),
         status_category=category,
         excluded=category is StatusCategory.DONE and resolution.lower() in _WONT_DO,
@@ -139,6 +140,15 @@ def _project_key(fields: Mapping[str, Any], key: str) -> str:
     if isinstance(project, dict) and project.get("key"):
         return str(project["key"])
     return key.rsplit("-", 1)[0]
+
+
+def _project_aliases(fields: Mapping[str, Any]) -> tuple[str, ...]:
+    """Other ways a person names the project in a rule: its name, its id."""
+    project = fields.get("project")
+    if not isinstance(project, dict):
+        return ()
+    names = (project.get("name"), project.get("id"))
+    return tuple(dict.fromkeys(str(n) for n in names if n and n != project.get("key")))
 
 
 def _assignees(user: Any) -> tuple[str, ...]:

@@ -36,6 +36,7 @@ def test_bulkfetch_issue_normalizes_to_the_exact_task() -> None:
         url="https://example.atlassian.net/browse/MKT-12",
         title="Prompt happy players for an App Store review",
         container="MKT",
+        container_aliases=("Marketing", "10000"),  # a rule may name the project these ways
         status_name="In Review",
         status_category=StatusCategory.IN_PROGRESS,
         labels=("growth", "mobile"),
