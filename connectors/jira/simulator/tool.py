@@ -199,12 +199,23 @@ class JiraSimulator:
         self._emit(deliveries)
         return str(comment.id)
 
+    # -- MarksInspection ----------------------------------------------------------------------
+    def delete_comment_as_person(self, external_id: str, comment_id: str) -> None:
+        self.delete_comment(external_id, comment_id)
+
+    def label_definitions(self) -> list[str]:
+        return []  # Jira labels exist only on issues
+
+    def status_field_of(self, external_id: str) -> str | None:
+        return None  # the bridge writes no field in Jira
+
     def delete_comment(self, external_id: str, comment_id: str) -> None:
         """A person deletes a comment (the bridge's, say)."""
         with self.state.lock:
             issue = self._issue(external_id)
             comment = next(c for c in issue.comments if str(c.id) == comment_id)
             issue.comments.remove(comment)
+            comment.update_author = PERSON.account_id  # the deliveries name who acted
             self.state.touch(issue)
             deliveries = self.comment_events(
                 "comment_deleted", "issue_comment_deleted", issue, comment

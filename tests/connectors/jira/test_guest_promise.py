@@ -23,11 +23,6 @@ from okrbridge.sync.runner import SyncReport, run_sync
 from tests.support.okr import NOW, okr_config
 
 INSTANCE = "jira-mkt"
-NEEDS_CORE = pytest.mark.xfail(
-    reason="needs the core side of issue 11 (comment digests in plans, marks-driven planning, "
-    "cleanup by scan_marks): the connector side is in place; remove once it lands",
-    strict=False,
-)
 
 
 class Bench:
@@ -71,7 +66,6 @@ def bench(tmp_path: Path) -> Iterator[Bench]:
             store.dispose()
 
 
-@NEEDS_CORE
 def test_a_new_store_makes_no_duplicates_and_writes_nothing_that_does_not_differ(
     bench: Bench,
 ) -> None:
@@ -84,7 +78,6 @@ def test_a_new_store_makes_no_duplicates_and_writes_nothing_that_does_not_differ
     assert bench.sim.write_count() == writes
 
 
-@NEEDS_CORE
 def test_cleanup_from_an_empty_store_finds_and_removes_every_mark(bench: Bench) -> None:
     person = bench.sim.add_comment(bench.ids[0], "a person's note")
     bench.sync(bench.store("a"))
@@ -107,7 +100,6 @@ def test_sync_then_cleanup_leaves_nothing_of_the_bridge(bench: Bench) -> None:
         assert "reviews" in bench.sim.labels_of(issue_id)
 
 
-@NEEDS_CORE
 def test_a_deleted_bridge_comment_is_back_after_a_full_pass(bench: Bench) -> None:
     store = bench.store("a")
     bench.sync(store)
