@@ -1,10 +1,12 @@
-"""Pulling issues: ids-only enhanced search pages, then details by concurrent `bulkfetch`;
-incremental pulls read whole issues from the search itself.
+"""Pulling issues, each with the bridge's marks (its comment, found among the embedded ones).
 
-This is Atlassian's recommended pattern since the old `/search` was removed: page through
-`POST /rest/api/3/search/jql` asking only for `id` (up to 5,000 per page, ordered by `updated`),
-then fetch the fields in chunks of 100 with `POST /rest/api/3/issue/bulkfetch`, several chunks
-at once. Results are yielded in search order, so the cursor can advance page by page.
+A first or full pull follows Atlassian's recommended pattern since the old `/search` was
+removed: page through `POST /rest/api/3/search/jql` asking only for `id` (up to 5,000 per page,
+ordered by `updated`), then fetch the fields in chunks of 100 with `POST
+/rest/api/3/issue/bulkfetch`, several chunks at once. An incremental pull asks the search for
+whole issues (pages of 100), so a quiet interval costs one request and issues already read are
+dropped without another. Results are yielded in search order, so the cursor can advance page by
+page.
 """
 
 from __future__ import annotations
