@@ -8,6 +8,8 @@ that repo added to the project, `fields={"draft": "true"}` a draft item.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import threading
 import uuid
@@ -16,7 +18,6 @@ from typing import Any
 
 from connectors.github.simulator.app import Limits, build_app
 from connectors.github.simulator.state import Delivery, Draft, Issue, Item, SimState
-from okrbridge.connector.signatures import hmac_hex
 from okrbridge.domain import StatusCategory
 from okrbridge.sandbox.tool import SeedTask, SimComment, WebhookSink
 
@@ -139,7 +140,7 @@ class GitHubSimulator:
     def settings(self, base_url: str) -> dict[str, Any]:
         return {
             "type": "github",
-            "base_url": base_url.rstrip("/") + "/api/v3",
+            "base_url": base_url.rstrip("/"),  # served in the GHES layout: /api/v3, /api/graphql
             "token_env": TOKEN_ENV,
             "webhook_secret_env": SECRET_ENV,
             "owner": self.state.owner,
@@ -173,7 +174,7 @@ class GitHubSimulator:
                 "user-agent": "GitHub-Hookshot/sim",
                 "x-github-event": event,
                 "x-github-delivery": str(uuid.uuid4()),
-                "x-hub-signature-256": "sha256=" + hmac_hex(self.secret.encode(), body),
+                "x-hub-signature-256": _signature(self.secret, body),
             }
             sink(callback, headers, body)
 
@@ -198,3 +199,9 @@ class GitHubSimulator:
         if not items:
             raise KeyError(external_id)
         return items[0]
+
+
+def _signature(secret: str, body: bytes) -> str:
+    """`X-Hub-Signature-256` as GitHub documents it ("Validating webhook deliveries"): the hex
+    HMAC-SHA256 of the raw payload keyed with the webhook secret, prefixed `sha256=`."""
+    return "sha256=" + hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()

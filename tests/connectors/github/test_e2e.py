@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from connectors.github.push import marker
+from connectors.github.marks import marker
 from okrbridge.connector.base import (
     CommentAction,
     CommentChange,
@@ -302,7 +302,7 @@ def test_task_capabilities_separate_drafts_from_issues() -> None:
 
     settings = GitHubConnector.settings_model(
         type="github",
-        base_url="http://127.0.0.1:9/api/v3",
+        base_url="http://127.0.0.1:9",
         token_env="T",
         owner="acme",
         owner_type="organization",
