@@ -73,7 +73,18 @@ def screen(request: WebhookRequest) -> WebhookScreening:
     key = _SUBJECT[event]
     if not isinstance(payload.get(key), dict):
         raise WebhookPayloadError(f"the payload has no {key!r} object")
-    return WebhookScreening(delivery, name)
+    reason = _unused(event, payload)
+    return WebhookScreening(delivery, name, not reason, reason)
+
+
+def _unused(event: str, payload: dict[str, Any]) -> str:
+    """Why a delivery of a handled event says nothing a task depends on ("" if it may)."""
+    if (event, payload.get("action")) in _UNUSED_ACTIONS:
+        return f"{event}.{payload.get('action')} changes nothing the bridge reads"
+    comment = payload.get("comment")
+    if event == "issue_comment" and not is_stamped(str((comment or {}).get("body") or "")):
+        return "a comment that is not the bridge's"
+    return ""
 
 
 def parse(request: WebhookRequest, context: WebhookContext) -> list[WebhookEvent]:
@@ -84,7 +95,7 @@ def parse(request: WebhookRequest, context: WebhookContext) -> list[WebhookEvent
     action = payload.get("action")
     name = f"{event}.{action}" if isinstance(action, str) else event
     handler = _HANDLERS.get(event)
-    if handler is None:  # ping and every event we do not use
+    if handler is None or (event, action) in _UNUSED_ACTIONS:  # ping, events we do not use
         return [WebhookEvent(delivery_id=delivery, kind=EventKind.IGNORE, name=name)]
     return handler(payload, context, delivery, name)
 
@@ -213,5 +224,14 @@ _HANDLERS: dict[str, _Handler] = {
     "issue_comment": _issue_comment,
     "projects_v2_item": _projects_v2_item,
 }
+_UNUSED_ACTIONS = frozenset(
+    {
+        ("issues", "pinned"),
+        ("issues", "unpinned"),
+        ("issues", "locked"),
+        ("issues", "unlocked"),
+        ("projects_v2_item", "reordered"),
+    }
+)
 _SUBJECT = {"issues": "issue", "issue_comment": "issue", "projects_v2_item": "projects_v2_item"}
 HANDLED_EVENTS = frozenset(_HANDLERS)

@@ -151,6 +151,13 @@ def test_screening_is_pure_and_classifies() -> None:
     assert "ping" in ignored.reason
     with pytest.raises(WebhookPayloadError):
         webhooks.screen(_request("issues", {"action": "opened"}))
+    persons = load_fixture("issue_comment__edited.json")
+    persons["comment"]["body"] = "a person's comment"
+    assert not webhooks.screen(_request("issue_comment", persons)).handled
+    pinned = {**load_fixture("issues__labeled.json"), "action": "pinned"}
+    assert not webhooks.screen(_request("issues", pinned)).handled
+    [event] = webhooks.parse(_request("issues", pinned), _context())
+    assert event.kind is EventKind.IGNORE
 
 
 def test_deeply_nested_json_is_a_payload_error_not_a_crash() -> None:
@@ -226,8 +233,11 @@ def test_every_published_example_is_accepted(
     examples = webhook_examples[event_name]
     assert examples
     for payload in examples:
+        screening = webhooks.screen(_request(event_name, payload))
         events = webhooks.parse(_request(event_name, payload), _context())
         assert events, payload.get("action")
+        if not screening.handled:  # what the edge drops, the worker would have ignored
+            assert all(e.kind is EventKind.IGNORE for e in events), screening.event
         for event in events:
             if event_name == "ping":
                 assert event.kind is EventKind.IGNORE
