@@ -26,6 +26,7 @@ __all__ = ["GitHubSimulator", "Limits", "SimState"]
 TOKEN_ENV = "OKRBRIDGE_SIM_GITHUB_TOKEN"  # noqa: S105 - a variable name
 SECRET_ENV = "OKRBRIDGE_SIM_GITHUB_WEBHOOK_SECRET"  # noqa: S105
 PERSON = "octocat"
+KR_FIELD = "OKR status"
 _OPTION = {
     StatusCategory.TODO: "Todo",
     StatusCategory.IN_PROGRESS: "In Progress",
@@ -119,6 +120,14 @@ class GitHubSimulator:
             deliveries = self.state.delete_comment(int(comment_id), PERSON)
         self._emit(deliveries)
 
+    def delete_comment_as_person(self, external_id: str, comment_id: str) -> None:
+        """A person (an admin may delete anyone's comment) deletes one of the task's comments."""
+        with self.state.lock:
+            issue = self._issue(external_id)
+            if all(str(c.id) != comment_id for c in issue.comments):
+                raise KeyError(f"{external_id} has no comment {comment_id}")
+        self.delete_comment(comment_id)
+
     # -- reading tool state -------------------------------------------------------------------
     def labels_of(self, external_id: str) -> list[str]:
         with self.state.lock:
@@ -131,6 +140,15 @@ class GitHubSimulator:
             if not isinstance(content, Issue):
                 return []
             return [SimComment(str(c.id), c.body, c.author) for c in content.comments]
+
+    def label_definitions(self) -> list[str]:
+        """Every label defined in every repository (a name once per repository)."""
+        with self.state.lock:
+            return sorted(name for labels in self.state.repos.values() for name in labels)
+
+    def status_field_of(self, external_id: str) -> str | None:
+        """The item's value in the field the bridge writes on drafts ("OKR status")."""
+        return self.field_of(external_id, KR_FIELD)
 
     def field_of(self, external_id: str, field_name: str) -> str | None:
         with self.state.lock:
@@ -148,7 +166,7 @@ class GitHubSimulator:
             "projects": sorted(self.state.projects),
             "estimate_field": "Estimate",
             "iteration_field": "Iteration",
-            "kr_status_field": "OKR status",
+            "kr_status_field": KR_FIELD,
             # The sandbox is paced 20x faster than GitHub asks (1 write/s); the simulator still
             # enforces GitHub's 80 content creations a minute.
             "write_budget_per_minute": 1200,
