@@ -4,7 +4,9 @@
 visit every item. The LEAN scan asks only ids and update times (1 point per 100 items); items
 whose `updatedAt` (field edits) or content `updatedAt` (title, state, labels) differ from the
 cursor's snapshot are then read in full with `nodes(ids:)`, 100 at a time. A full pull (or a
-first pull) reads everything with the full query instead (~6 points per 100 items).
+first pull) reads everything with the full query instead (6 points per 100 items). Every full
+read carries the item's last comments, so each task comes with the bridge's marks
+(`Task.marks`); an issue whose window of recent comments hides the bridge's is looked up.
 
 The cursor is the snapshot itself: per project, external id -> short digest of the item id and
 both update times, zlib-compressed. It is emitted only on the last page of a pass (an unsorted
