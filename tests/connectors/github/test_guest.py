@@ -80,9 +80,7 @@ def test_a_new_store_adopts_what_the_bridge_wrote(rig: Rig) -> None:
 
 def test_a_project_rule_maps_issues_and_drafts_alike(rig: Rig) -> None:
     draft = rig.sim.add_task(SeedTask("an idea", "", fields={"draft": "true"}))
-    rule = MatchRule(connector=INSTANCE, field={"project": "acme/1"})
-    initiative = rig.config.initiatives[0].model_copy(update={"match": [rule]})
-    rig.config = rig.config.model_copy(update={"initiatives": [initiative]})
+    _map_project(rig)
     rig.sync(rig.store("a"))
     assert rig.sim.field_of(draft, "OKR status") is not None
     assert all(rig.status_labels(i) for i in rig.issues)
@@ -102,3 +100,38 @@ def test_sync_then_cleanup_leaves_nothing_of_the_bridge(rig: Rig) -> None:
     definitions = set(rig.sim.state.repo_labels("acme/app"))
     assert not {name for name in definitions if name.startswith("okr:")}
     assert {"reviews", "help wanted", "other"} <= definitions
+
+
+def _map_project(rig: Rig) -> None:
+    rule = MatchRule(connector=INSTANCE, field={"project": "acme/1"})
+    initiative = rig.config.initiatives[0].model_copy(update={"match": [rule]})
+    rig.config = rig.config.model_copy(update={"initiatives": [initiative]})
+
+
+def test_cleanup_gives_each_draft_back_its_previous_value(rig: Rig) -> None:
+    options = rig.sim.state.projects[1].fields["OKR status"].options
+    options["Someday"] = "o-someday"
+    kept = rig.sim.add_task(SeedTask("an idea", "", fields={"draft": "true"}))
+    with rig.sim.state.lock:
+        rig.sim.state.items[kept].values["OKR status"] = "Someday"  # a person's choice
+    blank = rig.sim.add_task(SeedTask("another idea", "", fields={"draft": "true"}))
+    _map_project(rig)
+    store = rig.store("a")
+    rig.sync(store)
+    written = {rig.sim.status_field_of(kept), rig.sim.status_field_of(blank)}
+    assert len(written) == 1
+    assert written <= set(options) - {"Someday"}
+    [report] = run_cleanup(rig.config, store, rig.registry, env=rig.sim.env())
+    assert report.errors == []
+    assert rig.sim.status_field_of(kept) == "Someday"
+    assert rig.sim.status_field_of(blank) is None
+
+
+def test_a_status_without_an_option_stops_the_sync_before_any_write(rig: Rig) -> None:
+    del rig.sim.state.projects[1].fields["OKR status"].options["On track"]
+    report = run_sync(rig.config, rig.store("a"), rig.registry, env=rig.sim.env(), now=NOW)
+    assert not report.ok
+    error = report.connectors[0].error or ""
+    assert "field 'OKR status' has no option for status on_track" in error
+    assert "'Achieved'" in error  # the options that exist
+    assert rig.sim.write_count() == 0
