@@ -245,6 +245,17 @@ class TrelloState:
             )
             return card
 
+    def delete_label(self, member_id: str, label_id: str) -> None:
+        """Trello deletes the label from the board and from every card carrying it."""
+        with self.mutation():
+            label = self.labels.get(label_id)
+            if label is None:
+                raise not_found()
+            for card in self.cards.values():
+                if label_id in card["idLabels"]:
+                    card["idLabels"].remove(label_id)
+            del self.labels[label_id]
+
     # -- card changes -------------------------------------------------------------------------
     def touch(self, card: dict[str, Any]) -> None:
         card["dateLastActivity"] = self.now_iso()
