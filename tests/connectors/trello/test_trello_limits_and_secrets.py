@@ -115,6 +115,8 @@ def test_simulator_deliveries_verify_and_bridge_writes_are_echoes() -> None:
         hook_id = conn.register_webhook("alpha", url)
         assert conn.register_webhook("alpha", url) == hook_id  # already there: same webhook
     echoes = [(e.name, e.own_echo) for e in events]
-    assert echoes == [("addLabelToCard", True), ("commentCard", True), ("updateCard", False)]
+    # The bridge's own comment is not even handled (screened out on the request path).
+    assert echoes == [("addLabelToCard", True), ("commentCard", False), ("updateCard", False)]
+    assert [conn.screen_webhook(r).handled for r in received] == [True, False, True]
     assert events[-1].kind is EventKind.REFRESH
     assert events[-1].external_id == card
