@@ -99,8 +99,12 @@ class TrelloPusher:
         return known
 
     def _label_ids(self, board_id: str, name: str, *, refresh: bool = False) -> list[str]:
+        """Ids of the board's labels called `name`; `refresh`: re-read the board's labels if
+        the name is unknown to a cache read earlier (a person may have made it since)."""
+        with self._lock:
+            cached = board_id in self._board_labels
         known = self.board_labels(board_id)
-        if refresh and name not in known:
+        if refresh and cached and name not in known:
             known = self.board_labels(board_id, refresh=True)
         return list(known.get(name, []))
 
@@ -162,14 +166,14 @@ class TrelloPusher:
         return 1
 
     # -- comment ------------------------------------------------------------------------------
-    def find_comment(self, card_id: str) -> tuple[str, str | None] | None:
-        """(id, stamped digest) of the bridge's comment on the card (the oldest), or None."""
+    def find_comment(self, card_id: str) -> tuple[str, str] | None:
+        """(id, text) of the bridge's comment on the card (the oldest), or None."""
         bot = self.bot_id()
         ours = [a for a in self.client.card_comments(card_id) if is_bridge_comment(a, bot)]
         if not ours:
             return None
         oldest = ours[-1]  # newest first: the last is the oldest
-        return str(oldest["id"]), comment_digest(str(oldest["data"].get("text") or ""))
+        return str(oldest["id"]), str(oldest["data"].get("text") or "")
 
     def _apply_comment(
         self, card_id: str, change: CommentChange, *, uncertain: bool
@@ -183,8 +187,9 @@ class TrelloPusher:
         if uncertain or looks or lost:
             found = self.find_comment(card_id)  # never a second comment
             if found is not None:
-                target, digest = found
-                if change.digest and digest == change.digest:
+                target, current = found
+                stamped = comment_digest(current)
+                if current == text or (change.digest and stamped == change.digest):
                     return target, 0  # already says what it should
         if target is not None:
             try:
