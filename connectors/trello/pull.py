@@ -128,12 +128,16 @@ class TrelloPuller:
     def pull(self, cursor: str | None, *, full: bool) -> Iterator[Page]:
         """Pages per board; each board's last page carries the cursor including that board."""
         state = decode_cursor(cursor, instance=self.instance)
-        self.remember(state)
+        if not full:
+            self.remember(state)
         marks: dict[str, str] = {
             cfg: str(mark)
             for cfg, mark in dict(state.get("boards", {})).items()
             if cfg in self.settings.boards
         }
+        if full:  # a full pass re-resolves what the cursor remembers (a renamed board...)
+            self._boards.clear()
+            self._bot = self.settings.bot_member_id
         for configured in self.settings.boards:
             since = None if full else marks.get(configured)
             chunks = self._changed(configured, since) if since else self._whole(configured)

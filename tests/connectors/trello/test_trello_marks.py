@@ -3,6 +3,9 @@ removals from a fresh read, board label cleanup, and the steady-state request fl
 
 from __future__ import annotations
 
+import tomllib
+from pathlib import Path
+
 import httpx
 
 from connectors.trello import TrelloConnector, TrelloSettings
@@ -13,6 +16,7 @@ from okrbridge.domain import FoundMarks, StatusCategory, Task
 from okrbridge.marks import StatusLabels
 from okrbridge.sandbox.harness import SandboxServer
 from okrbridge.sandbox.tool import SeedTask
+from okrbridge.sandbox.worked_example import SEED
 
 from .conftest import FakeClock, make_connector
 
@@ -271,3 +275,34 @@ def test_an_injected_http_client_is_used_and_left_open(
     assert "/1/batch" in seen
     assert not client.is_closed
     client.close()
+
+
+def test_a_full_pass_picks_up_a_renamed_board(
+    sim: TrelloSimulator, server: SandboxServer, clock: FakeClock
+) -> None:
+    (card,) = _seed(sim, "alpha", 1)
+    with make_connector(sim, server, clock) as conn:
+        cursor = _cursor(list(conn.pull(None)))
+        with sim.state.mutation():
+            sim.board("alpha")["name"] = "Alpha (Q4)"
+        (task,) = _tasks(list(conn.pull(cursor, full=True))).values()
+    assert task.external_id == card
+    assert "Alpha (Q4)" in task.container_aliases
+
+
+def test_the_starter_config_s_trello_rule_names_the_sandbox_board(
+    sim: TrelloSimulator, server: SandboxServer
+) -> None:
+    """Pasting `okrbridge sandbox`'s Trello table into `okrbridge init`'s file maps cards."""
+    for seed in SEED["trello"]:
+        sim.add_task(seed)
+    example = tomllib.loads((Path(__file__).parents[3] / "config.example.toml").read_text())
+    containers = {
+        rule["container"]
+        for initiative in example["initiatives"]
+        for rule in initiative.get("match", [])
+        if example["connectors"].get(rule.get("connector", ""), {}).get("type") == "trello"
+        and "container" in rule
+    }
+    assert containers
+    assert containers <= set(sim.settings(server.url)["boards"])
