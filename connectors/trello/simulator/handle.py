@@ -169,6 +169,21 @@ class TrelloSimulator:
             card = self.state.card(external_id)
             return str(self.state.comment(PERSON["id"], card, text)["id"])
 
+    # -- MarksInspection ----------------------------------------------------------------------
+    def delete_comment_as_person(self, external_id: str, comment_id: str) -> None:
+        """A board admin deletes a card comment, whoever wrote it."""
+        with self.state.mutation():
+            self.state.card(external_id)
+            self.state.delete_comment(PERSON["id"], comment_id, as_admin=True)
+
+    def label_definitions(self) -> list[str]:
+        """Every label of every board (duplicates included)."""
+        with self.state.lock:
+            return [str(x["name"]) for x in self.state.labels.values()]
+
+    def status_field_of(self, external_id: str) -> str | None:
+        return None  # Trello cards get labels; the bridge writes no field
+
     def board_label_names(self, board_name: str) -> list[str]:
         """Every label of the board (duplicates included)."""
         with self.state.lock:

@@ -306,3 +306,15 @@ def test_the_starter_config_s_trello_rule_names_the_sandbox_board(
     }
     assert containers
     assert containers <= set(sim.settings(server.url)["boards"])
+
+
+def test_the_simulator_offers_what_the_contract_suite_inspects(sim: TrelloSimulator) -> None:
+    (card,) = _seed(sim, "alpha", 1)
+    sim.set_labels(card, ("growth",))
+    ours = _bot_comment(sim, card, "x\n\n" + marker(DIGEST))
+    sim.delete_comment_as_person(card, ours)  # a board admin may delete the bot's comment
+    assert sim.comments_of(card) == []
+    deleted = sim.state.actions[-1]
+    assert (deleted["type"], deleted["idMemberCreator"]) == ("deleteComment", PERSON["id"])
+    assert sim.label_definitions() == ["growth"]
+    assert sim.status_field_of(card) is None
