@@ -5,7 +5,8 @@ bridge's marks) and of a steady-state pull by a new process from the stored curs
 rollout of a status label and a stamped comment to every open card through `apply`, paced
 under 100 requests per 10 s, with the simulator's 429 count; the same rollout again as a lost
 store would plan it (every create looks first) and as a core using the pull's marks would
-(nothing to write); and a naive push (a label via `POST /cards/{id}/labels` plus a comment per
+(nothing to write); then the same two through `okrbridge sync`'s pipeline (store A, then an
+empty store B), with the comment reads each makes; and a naive push (a label via `POST /cards/{id}/labels` plus a comment per
 card, 8 threads, no pacing) against the same limiter.
 
     python bench/bench_trello.py                # 10 boards x 30 cards, < 3 minutes
@@ -15,6 +16,7 @@ card, 8 threads, no pacing) against the same limiter.
 from __future__ import annotations
 
 import argparse
+import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -25,10 +27,15 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemaining
 from connectors.trello import TrelloConnector, TrelloSettings
 from connectors.trello.simulator import API_KEY, BOT_TOKEN, TrelloSimulator
 from okrbridge.connector.base import CommentAction, CommentChange, PushChange
+from okrbridge.connector.registry import ConnectorRegistry
 from okrbridge.domain import StatusCategory, Task
 from okrbridge.sandbox.harness import SandboxServer
 from okrbridge.sandbox.middleware import Latency
 from okrbridge.sandbox.tool import SeedTask
+from okrbridge.store.db import Store
+from okrbridge.store.migrate import upgrade
+from okrbridge.sync.runner import run_sync
+from tests.support.okr import NOW, okr_config
 
 DIGEST = "5eed5eed5eed5eed"
 BODY = "**OKR status: On track** — Grow our new mobile game\nInitiative: Reviews (38% done)"
@@ -40,7 +47,7 @@ def seed(sim: TrelloSimulator, boards: int, cards: int) -> list[str]:
     statuses = list(StatusCategory)
     for b in range(boards):
         for c in range(cards):
-            sim.add_task(SeedTask(f"card {c}", f"board{b}", statuses[c % 3], ("team",)))
+            sim.add_task(SeedTask(f"card {c}", f"board{b}", statuses[c % 3], ("team", "reviews")))
     sim.limiter.limits.enabled = True
     return [b["shortLink"] for b in sim.state.boards.values()]
 
@@ -144,6 +151,36 @@ def naive_push(sim: TrelloSimulator, url: str, threads: int = 8) -> None:
     )
 
 
+def through_sync(boards: int, cards: int, latency_ms: float) -> None:
+    """A first rollout and a lost store's sync through `okrbridge sync`'s pipeline."""
+    sim = TrelloSimulator()
+    seed(sim, boards, cards)
+    registry = ConnectorRegistry()
+    registry.register(TrelloConnector)
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        SandboxServer(sim.app, latency=Latency(ms=latency_ms)) as server,
+    ):
+        settings = TrelloSettings.model_validate(sim.settings(server.url))
+        config = okr_config("bench", settings)  # cards labelled `reviews`
+        for name in ("first rollout (store A)", "lost store (empty store B)"):
+            store = Store(f"sqlite:///{tmp}/{len(name)}.sqlite3")
+            upgrade(store)
+            server.log.clear()
+            writes = sim.write_count()
+            started = time.monotonic()
+            report = run_sync(config, store, registry, env=sim.env(), now=NOW)
+            log = server.log.snapshot()
+            scans = sum(1 for r in log if "filter=commentCard" in r.query and "/boards/" in r.path)
+            per_card = sum(1 for r in log if "/cards/" in r.path and r.path.endswith("/actions"))
+            console.print(
+                f"sync, {name}: ok={report.ok}, {len(log)} requests "
+                f"({sim.write_count() - writes} writes, {scans} board comment scans, "
+                f"{per_card} per-card comment reads), {time.monotonic() - started:.1f} s"
+            )
+            store.dispose()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--boards", type=int, default=10)
@@ -168,6 +205,8 @@ def main() -> None:
         finally:
             conn.close()
         console.print(f"simulator 429s during pull + rollout: {sim.limiter.refused}")
+
+    through_sync(args.boards, args.cards, args.latency_ms)
 
     naive_sim = TrelloSimulator()
     seed(naive_sim, args.boards, args.cards)
