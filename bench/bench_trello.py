@@ -6,8 +6,9 @@ rollout of a status label and a stamped comment to every open card through `appl
 under 100 requests per 10 s, with the simulator's 429 count; the same rollout again as a lost
 store would plan it (every create looks first) and as a core using the pull's marks would
 (nothing to write); then the same two through `okrbridge sync`'s pipeline (store A, then an
-empty store B), with the comment reads each makes; and a naive push (a label via `POST /cards/{id}/labels` plus a comment per
-card, 8 threads, no pacing) against the same limiter.
+empty store B), with the comment reads each makes; and a naive push (a label via
+`POST /cards/{id}/labels` plus a comment per card, 8 threads, no pacing) against the same
+limiter.
 
     python bench/bench_trello.py                # 10 boards x 30 cards, < 3 minutes
     python bench/bench_trello.py --cards 500    # the full 10 x 500 (about 20 minutes)

@@ -17,7 +17,7 @@ from okrbridge.connector.base import (
     WebhookRequest,
     WebhookScreening,
 )
-from okrbridge.connector.errors import ConnectorError, RequestFailed
+from okrbridge.connector.errors import RequestFailed
 from okrbridge.connector.pacing import TokenBucket
 from okrbridge.domain import Task
 from okrbridge.marks import StatusLabels
@@ -78,7 +78,7 @@ class TrelloConnector(Connector[TrelloSettings]):
             sleep=sleep,
             http_client=http_client,
         )
-        self.puller = TrelloPuller(self.client, settings, instance)
+        self.puller = TrelloPuller(self.client, settings, instance, self.labels)
         self.pusher = TrelloPusher(self.client, self.puller, settings, self.labels)
         self._secret = env.get(settings.secret_env, "").encode("utf-8")
 
@@ -97,15 +97,9 @@ class TrelloConnector(Connector[TrelloSettings]):
                 if commented or self.labels.owned_in(task.labels):
                     yield task
 
-    def preflight(self) -> list[str]:
-        """Boards that cannot be read with this token (every write there would fail)."""
-        problems: list[str] = []
-        for board in self.settings.boards:
-            try:
-                self.puller.board_ref(board)
-            except ConnectorError as exc:
-                problems.append(f"board {board!r}: {exc}")
-        return problems
+    # No `preflight`: what could make Trello refuse the bridge's writes (a board the bot is no
+    # member of) costs a request per board to find, on every sync, above the steady-state floor
+    # of one request per board; such a board fails its pull with its name instead.
 
     # -- webhooks -----------------------------------------------------------------------------
     def verify_webhook(self, request: WebhookRequest) -> bool:

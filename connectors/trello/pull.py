@@ -12,7 +12,9 @@ read is simply read again next time.
 
 The cursor also remembers each board's id, short link and name (resolved once; they do not
 change, and a rename shows up on the next full pass) and the bot's member id, so a pull where
-nothing changed costs one request per board and nothing else.
+nothing changed costs one request per board and nothing else. The actions the bridge's own
+push caused (the bot putting its status label on a card or taking it off, deleting its
+comment) are recognised without re-reading the cards: the sync after a push costs the same.
 
 Every task carries `marks`, the bridge's comment found on the card: a whole-board read lists the
 board's comments (`filter=commentCard`, 1,000 per request, paged with `before=`), a re-read
@@ -29,6 +31,7 @@ from okrbridge.connector.base import Page
 from okrbridge.connector.cursor import decode_cursor, encode_cursor
 from okrbridge.connector.pagination import TokenPaginator
 from okrbridge.domain import FoundMarks, Task
+from okrbridge.marks import StatusLabels
 
 from .client import ACTIONS_LIMIT, TooManyCards, TrelloClient
 from .comments import bridge_comment_marks
@@ -41,6 +44,7 @@ PAGE_SIZE = 500
 MAX_CARD_REREADS = 50
 """Beyond this many changed cards one board read (1-2 requests) beats 5+ batch calls."""
 _NO_COMMENT = FoundMarks()
+_ECHO_TYPES = frozenset({"addLabelToCard", "removeLabelFromCard", "deleteComment"})
 _BOARD_FIELDS = ("id", "shortLink", "name")
 _BOARD_WIDE = frozenset({"updateList", "moveListToBoard", "moveListFromBoard"})
 """A renamed, archived or moved list changes the status of all of its cards."""
@@ -68,10 +72,17 @@ class _Chunk:
 class TrelloPuller:
     """Reads the configured boards into pages of normalized tasks, with the bridge's marks."""
 
-    def __init__(self, client: TrelloClient, settings: TrelloSettings, instance: str) -> None:
+    def __init__(
+        self,
+        client: TrelloClient,
+        settings: TrelloSettings,
+        instance: str,
+        labels: StatusLabels | None = None,
+    ) -> None:
         self.client = client
         self.settings = settings
         self.instance = instance
+        self.labels = labels or StatusLabels()
         self._boards: dict[str, dict[str, str]] = {}
         self._bot: str | None = settings.bot_member_id
 
@@ -191,6 +202,9 @@ class TrelloPuller:
             yield from whole[:-1]
             yield _Chunk([], [], changes.newest, last=True)
             return
+        if not changes.cards:  # only deletions, or only the bridge's own echoes
+            yield _Chunk([], sorted(changes.deleted), changes.newest, last=True)
+            return
         tasks, deleted = self._reread(configured, list(changes.cards))
         yield _Chunk(tasks, sorted(changes.deleted | set(deleted)), changes.newest, last=True)
 
@@ -204,10 +218,25 @@ class TrelloPuller:
             if changes.newest is None and fresh:
                 changes.newest = str(fresh[0]["id"])
             for action in fresh:
-                _note(changes, action)
+                if not self._own_echo(action):
+                    _note(changes, action)
             last = len(batch) < ACTIONS_LIMIT or not fresh
             pages.advance(None if last else str(fresh[-1]["id"]), is_last=last)
         return changes
+
+    def _own_echo(self, action: dict[str, Any]) -> bool:
+        """An action the bridge's own push caused (its status label put on or taken off a
+        card, its comment deleted): the card need not be read again for it."""
+        kind = action.get("type")
+        creator = action.get("idMemberCreator")
+        if kind not in _ECHO_TYPES or not creator:
+            return False
+        data = action.get("data") or {}
+        label = data.get("label") if isinstance(data, dict) else None
+        ours = kind == "deleteComment" or (
+            isinstance(label, dict) and self.labels.owns(str(label.get("name") or ""))
+        )
+        return ours and creator == self.bot_id()
 
     def _reread(self, configured: str, card_ids: Sequence[str]) -> tuple[list[Task], list[str]]:
         ctx = self.context(configured)

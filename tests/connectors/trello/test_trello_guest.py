@@ -97,3 +97,20 @@ def test_cleanup_right_after_a_sync_leaves_nothing_of_the_bridge(rig: Rig) -> No
         assert "okr:" not in "".join(rig.sim.labels_of(card))
     assert sorted(rig.sim.board_label_names("launch")) == ["other", "reviews", "team"]
     assert report.artifacts == [f"board Xy12AbCd: delete label {created[0]}"]
+
+
+def test_a_sync_where_nothing_changed_costs_one_request_per_board(
+    rig: Rig, sim: TrelloSimulator, server: SandboxServer
+) -> None:
+    sim.add_task(SeedTask("on another board", "beta", labels=("reviews",)))
+    rig.config = okr_config(
+        INSTANCE, TrelloSettings.model_validate(sim.settings(server.url))
+    )  # both boards
+    store = rig.store("a")
+    rig.sync(store)
+    server.log.clear()
+    report = rig.sync(store)  # a new connector, as each `okrbridge sync` builds one
+    assert report.connectors[0].writes_made == 0
+    assert sorted(r.path for r in server.log.snapshot()) == sorted(
+        f"/1/boards/{sim.board(name)['id']}/actions" for name in ("launch", "beta")
+    )

@@ -90,8 +90,7 @@ def test_a_deleted_bot_comment_shows_in_a_full_pull_and_in_the_next_incremental_
     comment = _bot_comment(sim, ids[0], "status\n\n" + marker(DIGEST))
     with make_connector(sim, server, clock) as conn:
         cursor = _cursor(list(conn.pull(None)))
-        with sim.state.mutation():  # a board admin removes it
-            sim.state.delete_comment(BOT["id"], comment)
+        sim.delete_comment_as_person(ids[0], comment)  # a board admin removes it
         incremental = _tasks(list(conn.pull(cursor)))
         full = _tasks(list(conn.pull(None, full=True)))
     assert incremental[ids[0]].marks == FoundMarks()
@@ -253,16 +252,6 @@ def test_scan_marks_yields_only_marked_cards(
     assert found == {labelled, commented}
 
 
-def test_preflight_names_a_board_the_token_cannot_read(
-    sim: TrelloSimulator, server: SandboxServer, clock: FakeClock
-) -> None:
-    _seed(sim, "alpha", 1)
-    with make_connector(sim, server, clock, boards=["alpha", "gone0000"]) as conn:
-        problems = conn.preflight()
-    assert len(problems) == 1
-    assert problems[0].startswith("board 'gone0000':")
-
-
 def test_an_injected_http_client_is_used_and_left_open(
     sim: TrelloSimulator, server: SandboxServer, clock: FakeClock
 ) -> None:
@@ -318,3 +307,17 @@ def test_the_simulator_offers_what_the_contract_suite_inspects(sim: TrelloSimula
     assert (deleted["type"], deleted["idMemberCreator"]) == ("deleteComment", PERSON["id"])
     assert sim.label_definitions() == ["growth"]
     assert sim.status_field_of(card) is None
+
+
+def test_the_bridge_s_own_label_writes_are_not_reread_but_a_person_s_changes_are(
+    sim: TrelloSimulator, server: SandboxServer, clock: FakeClock
+) -> None:
+    ours, theirs, relabelled = _seed(sim, "alpha", 3)
+    with make_connector(sim, server, clock) as conn:
+        cursor = _cursor(list(conn.pull(None)))
+        (task,) = conn.fetch([ours])
+        conn.apply(PushChange(task=task, add_label="okr:on-track"))
+        sim.set_status(theirs, StatusCategory.DONE)
+        sim.set_labels(relabelled, ("okr:off-track",))  # a person's status label: a change
+        changed = _tasks(list(conn.pull(cursor)))
+    assert set(changed) == {theirs, relabelled}
