@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import signal
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import FrameType
 from typing import Any
@@ -27,6 +27,7 @@ from okrbridge.logs import get_logger
 from okrbridge.scheduler import (
     Debouncer,
     HealthBoard,
+    JobOutcome,
     Leases,
     SyncJobs,
     build_scheduler,
@@ -84,13 +85,15 @@ class Daemon:
             self.stopping,
         )
         self.scheduler = build_scheduler(self.jobs, self.instances)
-        self.debouncer = Debouncer(self.scheduler, config.schedule.debounce, self.jobs.push)
-        self._connectors = self._build(registry, env)  # request path: verify and parse
+        self.debouncer = Debouncer(self.scheduler, config.schedule.debounce, self._push)
+        self._triggers: dict[str, set[str]] = {}  # instance -> task ids changed by webhooks
+        self._triggers_lock = threading.Lock()
+        self._connectors = self._build(registry, env)  # request path: verify and screen only
         self.worker = InboxWorker(
             store,
-            self._build(registry, env),  # the worker thread's own instances (fetch uses HTTP)
+            self._build(registry, env),  # the worker thread's own instances (parse, fetch)
             worker_id=self.id,
-            on_changed=self.debouncer.trigger,
+            on_changed=self._changed,
             metrics=self.metrics,
             lock_seconds=max(6.0, 2 * ttl),
         )
@@ -122,6 +125,25 @@ class Daemon:
             except Exception as exc:  # one broken instance must not stop the others
                 self.health[name].failure(f"cannot start: {exc}")
         return built
+
+    def _changed(self, instance: str, task_ids: Sequence[str]) -> None:
+        """Webhook events changed these tasks: remember them and schedule a debounced push."""
+        with self._triggers_lock:
+            self._triggers.setdefault(instance, set()).update(task_ids)
+        self.debouncer.trigger(instance)
+
+    def _push(self, instance: str) -> JobOutcome:
+        """The debounced push after webhook events, with the ids of the tasks they changed."""
+        with self._triggers_lock:
+            trigger = sorted(self._triggers.pop(instance, set()))
+        # HOOK(trigger): the push's priority lane. Once run_sync/drain take the webhook's task
+        # ids (the guest helper's `trigger` parameter), pass them here:
+        #     outcome = self.jobs.push(instance, trigger=trigger)
+        outcome = self.jobs.push(instance)
+        if outcome is JobOutcome.BUSY:  # the Debouncer tries again: keep the ids for it
+            with self._triggers_lock:
+                self._triggers.setdefault(instance, set()).update(trigger)
+        return outcome
 
     def run(self) -> int:
         """Serve until a stop signal; return the exit code (0 after a clean stop)."""

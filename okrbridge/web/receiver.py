@@ -1,4 +1,10 @@
-"""`POST /webhooks/{instance}`: verify, parse, store the raw delivery, answer 202.
+"""`POST /webhooks/{instance}`: verify, screen, store the raw delivery, answer 202.
+
+The request path never waits on a tool: it checks the size, the signature
+(`Connector.verify_webhook`) and screens the delivery (`Connector.screen_webhook`: delivery id,
+event, handled or ignored), all without I/O; then the durable inbox (which de-duplicates by
+delivery id) and 202. Everything that needs the tool (identities, echo detection, the full
+parse) happens in the inbox worker.
 
 Bad input never yields a 500: too large 413 (checked while the body streams in), missing or
 bad signature 401 (no detail), not plausibly from the tool 400, unknown instance 404.
@@ -25,12 +31,10 @@ from starlette.requests import ClientDisconnect
 
 from okrbridge.connector.base import (
     Connector,
-    EventKind,
-    WebhookEvent,
     WebhookPayloadError,
     WebhookRequest,
+    WebhookScreening,
 )
-from okrbridge.connector.errors import ConnectorError
 from okrbridge.logs import get_logger
 from okrbridge.web.state import WebState
 
@@ -57,7 +61,7 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
     401: {"description": "Missing or invalid signature."},
     404: {"description": "No enabled connector instance of that name."},
     413: {"description": "Body larger than web.max_body_bytes."},
-    503: {"description": "The store (or the tool) is unavailable; the tool should redeliver."},
+    503: {"description": "The store is unavailable; the tool should redeliver."},
 }
 
 
@@ -92,8 +96,9 @@ async def _asgi_chunks(receive: Receive) -> AsyncIterator[bytes]:
 class WebhookReceiver:
     """Receives deliveries for the connectors of one daemon (`state.connectors`).
 
-    Verification and parsing run on a small thread pool, off the event loop: a connector may
-    do I/O there (GitHub looks up its bot login once, Trello its member id).
+    Verification and screening run on a small thread pool, off the event loop: an HMAC over
+    a large body or a JSON decode would otherwise hold every other request up. Neither does
+    I/O (the contract of `verify_webhook` and `screen_webhook`).
     """
 
     def __init__(self, state: WebState, *, check_threads: int = 8) -> None:
@@ -151,11 +156,11 @@ class WebhookReceiver:
         delivery = WebhookRequest("POST", url, headers, body)
         loop = asyncio.get_running_loop()
         outcome = await loop.run_in_executor(self._checks, _check, connector, delivery)
-        if not isinstance(outcome, list):
+        if not isinstance(outcome, WebhookScreening):
             return outcome
-        if not outcome or all(e.kind is EventKind.IGNORE for e in outcome):
+        if not outcome.handled:
             return 202, {"status": "ignored"}
-        delivery_id = outcome[0].delivery_id or "sha256:" + hashlib.sha256(body).hexdigest()
+        delivery_id = outcome.delivery_id or "sha256:" + hashlib.sha256(body).hexdigest()
         future = self.state.writer.submit(instance, delivery_id, headers, body)
         try:
             new = await asyncio.wrap_future(future)
@@ -172,8 +177,8 @@ class WebhookReceiver:
             self.state.metrics.ack_seconds.labels(known).observe(time.perf_counter() - started)
 
 
-def _check(connector: Connector[Any], delivery: WebhookRequest) -> list[WebhookEvent] | Answer:
-    """Verify and parse; a refusal comes back as the answer to send."""
+def _check(connector: Connector[Any], delivery: WebhookRequest) -> WebhookScreening | Answer:
+    """Verify and screen (pure, no I/O); a refusal comes back as the answer to send."""
     try:
         if not connector.verify_webhook(delivery):
             return 401, {"error": "unauthorized"}
@@ -181,14 +186,11 @@ def _check(connector: Connector[Any], delivery: WebhookRequest) -> list[WebhookE
         log.warning("webhook verification raised", connector=connector.instance, exc_info=True)
         return 401, {"error": "unauthorized"}
     try:
-        return connector.parse_webhook(delivery)
+        return connector.screen_webhook(delivery)
     except WebhookPayloadError as exc:
         return 400, {"error": f"not a {connector.name} delivery: {exc}"}
-    except ConnectorError as exc:  # the tool itself is unreachable: let it redeliver later
-        log.warning("webhook parsing needs the tool", connector=connector.instance, error=str(exc))
-        return 503, {"error": "tool unavailable"}
-    except Exception:  # implausible input that tripped the parser: answered as such
-        log.warning("webhook parsing raised", connector=connector.instance, exc_info=True)
+    except Exception:  # implausible input that tripped the screening: answered as such
+        log.warning("webhook screening raised", connector=connector.instance, exc_info=True)
         return 400, {"error": f"not a {connector.name} delivery"}
 
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
 from okrbridge.daemon.worker import InboxWorker, RetryPolicy
+from okrbridge.sandbox import SandboxServer
 from okrbridge.store.db import Store
 from okrbridge.store.models import InboxRow, TaskRow
 from okrbridge.store.repos.inbox import add_delivery
@@ -28,13 +30,18 @@ class Harness:
     def __init__(self, store: Store, connector: Any) -> None:
         self.store = store
         self.changed: list[str] = []
+        self.triggers: list[tuple[str, ...]] = []
         self.worker = InboxWorker(
             store,
             {"mem": connector},
             worker_id="w1",
-            on_changed=self.changed.append,
+            on_changed=self.on_changed,
             retry=RetryPolicy(max_attempts=2, base_delay=0.0),
         )
+
+    def on_changed(self, instance: str, task_ids: Sequence[str]) -> None:
+        self.changed.append(instance)
+        self.triggers.append(tuple(task_ids))
 
     def add(self, delivery_id: str, body: bytes) -> None:
         with self.store.session() as session:
@@ -55,10 +62,11 @@ class Harness:
 
 
 @pytest.fixture
-def harness(store: Store) -> Harness:
+def harness(store: Store) -> Iterator[Harness]:
     tool = MemoryTool()
-    settings = MemorySettings(**tool.settings("http://127.0.0.1:9"))
-    return Harness(store, MemoryConnector("mem", settings, tool.env()))
+    with SandboxServer(tool.app) as server:  # the worker looks up the bot account there
+        settings = MemorySettings(**tool.settings(server.url))
+        yield Harness(store, MemoryConnector("mem", settings, tool.env()))
 
 
 def test_events_for_one_task_apply_in_order_and_once(harness: Harness) -> None:
@@ -72,6 +80,7 @@ def test_events_for_one_task_apply_in_order_and_once(harness: Harness) -> None:
     assert harness.inbox() == {d: ("done", 1, None) for d in ("D1", "D2", "D3")}
     assert harness.worker.process_once() == 0  # nothing is processed twice
     assert harness.changed == ["mem", "mem", "mem"]
+    assert harness.triggers == [("T1",), ("T1",), ("T1",)]  # what the push gets as trigger
 
 
 def test_an_older_event_never_overwrites_a_newer_one(harness: Harness) -> None:

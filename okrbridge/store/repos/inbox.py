@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -73,9 +73,11 @@ def claim_deliveries(
     lease_seconds: float,
     *,
     connector: str | None = None,
+    exclude: Collection[str] = (),
     now: datetime | None = None,
 ) -> list[Delivery]:
-    """Lock up to `limit` due deliveries for `worker` for `lease_seconds`, oldest first.
+    """Lock up to `limit` due deliveries for `worker` for `lease_seconds`, oldest first
+    (none of the connector instances in `exclude`).
 
     A delivery whose worker died becomes claimable again when its lock expires.
     """
@@ -87,6 +89,8 @@ def claim_deliveries(
     )
     if connector is not None:
         due = due.where(INBOX.c.connector == connector)
+    if exclude:
+        due = due.where(INBOX.c.connector.not_in(list(exclude)))
     due = due.order_by(INBOX.c.next_attempt_at, INBOX.c.id).limit(limit)
     stmt = (
         update(INBOX)
