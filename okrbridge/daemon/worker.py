@@ -44,6 +44,7 @@ from okrbridge.store.repos.inbox import (
     retry_delivery,
 )
 from okrbridge.store.repos.tasks import mark_deleted, upsert_tasks
+from okrbridge.store.text import clean_text
 
 __all__ = ["InboxWorker", "OnChanged", "RetryPolicy", "apply_events"]
 
@@ -270,9 +271,9 @@ def apply_events(
             task = None
         if event.kind is EventKind.DELETE or (event.kind is EventKind.REFRESH and task is None):
             if mark_deleted(session, instance, [ref]):
-                changed[ref] = None
+                changed[clean_text(ref)] = None
         elif task is not None and upsert_tasks(session, [task], run_id=None).changed:
-            changed[task.external_id] = None
+            changed[clean_text(task.external_id)] = None
     return list(changed)
 
 
@@ -281,7 +282,7 @@ def _is_stale(session: Session, instance: str, task: Task | None) -> bool:
         return True
     stored = session.scalar(
         select(TaskRow.updated_at).where(
-            TaskRow.connector == instance, TaskRow.external_id == task.external_id
+            TaskRow.connector == instance, TaskRow.external_id == clean_text(task.external_id)
         )
     )
     return stored is not None and task.updated_at is not None and stored > task.updated_at

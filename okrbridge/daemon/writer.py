@@ -30,6 +30,7 @@ from okrbridge.logs import get_logger
 from okrbridge.store.db import Store
 from okrbridge.store.models import utcnow
 from okrbridge.store.repos.inbox import INBOX
+from okrbridge.store.text import clean, clean_text
 
 __all__ = ["InboxWriter", "add_deliveries"]
 
@@ -210,22 +211,25 @@ def _add(
         return []
     stmt = _insert_statement(connection.dialect.name)
     at = utcnow()
+    # Text as every store keeps it (okrbridge.store.text); the body stays the bytes received.
+    keys = [
+        (clean_text(connector), clean_text(delivery_id)) for connector, delivery_id, _, _ in rows
+    ]
     first: dict[tuple[str, str], int] = {}
     params = []
-    for index, (connector, delivery_id, headers, body) in enumerate(rows):
+    for index, ((connector, delivery_id), (_, _, headers, body)) in enumerate(
+        zip(keys, rows, strict=True)
+    ):
         if (connector, delivery_id) in first:
             continue
         first[(connector, delivery_id)] = index
         params.append(
             {"connector": connector, "delivery_id": delivery_id, "received_at": at,
-             "headers": dict(headers), "body": body, "status": "pending", "attempts": 0,
+             "headers": clean(dict(headers)), "body": body, "status": "pending", "attempts": 0,
              "next_attempt_at": at}
         )  # fmt: skip
     inserted = {(row[0], row[1]) for row in connection.execute(stmt, params)}
-    return [
-        (connector, delivery_id) in inserted and first[(connector, delivery_id)] == index
-        for index, (connector, delivery_id, _, _) in enumerate(rows)
-    ]
+    return [key in inserted and first[key] == index for index, key in enumerate(keys)]
 
 
 def _insert_statement(dialect: str) -> Any:

@@ -36,6 +36,7 @@ from okrbridge.connector.base import (
     WebhookScreening,
 )
 from okrbridge.logs import get_logger
+from okrbridge.store.text import clean, clean_text
 from okrbridge.web.state import WebState
 
 __all__ = ["PATH_PREFIX", "BodyTooLargeError", "WebhookReceiver", "read_capped", "webhook_router"]
@@ -126,7 +127,7 @@ class WebhookReceiver:
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         url = str(URL(scope=scope))  # as Starlette builds it: Trello signs body + callback URL
         status, payload = await self.answer(instance, url, headers, _asgi_chunks(receive))
-        body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+        body = _json(payload).encode()
         await send(
             {
                 "type": "http.response.start",
@@ -160,7 +161,10 @@ class WebhookReceiver:
             return outcome
         if not outcome.handled:
             return 202, {"status": "ignored"}
-        delivery_id = outcome.delivery_id or "sha256:" + hashlib.sha256(body).hexdigest()
+        # The id as the store keeps it (no NUL, no lone surrogate), also in the answer and logs.
+        delivery_id = (
+            clean_text(outcome.delivery_id) or "sha256:" + hashlib.sha256(body).hexdigest()
+        )
         future = self.state.writer.submit(instance, delivery_id, headers, body)
         try:
             new = await asyncio.wrap_future(future)
@@ -175,6 +179,11 @@ class WebhookReceiver:
         self.state.metrics.webhooks.labels(known, str(status)).inc()
         if status == 202:
             self.state.metrics.ack_seconds.labels(known).observe(time.perf_counter() - started)
+
+
+def _json(payload: dict[str, str]) -> str:
+    """The answer's JSON; its text normalised, as error messages may quote the delivery."""
+    return json.dumps(clean(payload), ensure_ascii=False, separators=(",", ":"))
 
 
 def _check(connector: Connector[Any], delivery: WebhookRequest) -> WebhookScreening | Answer:
@@ -213,7 +222,7 @@ def webhook_router(receiver: WebhookReceiver) -> APIRouter:
         )
         receiver.record(instance, status, started)
         return Response(
-            json.dumps(payload, ensure_ascii=False, separators=(",", ":")),
+            _json(payload),
             status_code=status,
             media_type="application/json",
         )

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from okrbridge.store.models import InboxRow
 from okrbridge.store.repos._sql import now_or, rowcount, upsert_insert
+from okrbridge.store.text import clean, clean_text
 
 __all__ = [
     "Delivery",
@@ -51,10 +52,10 @@ def add_delivery(
     stmt = (
         upsert_insert(session, INBOX)
         .values(
-            connector=connector,
-            delivery_id=delivery_id,
+            connector=clean_text(connector),
+            delivery_id=clean_text(delivery_id),
             received_at=at,
-            headers=dict(headers),
+            headers=clean(dict(headers)),
             body=body,
             status="pending",
             attempts=0,
@@ -119,6 +120,8 @@ def _settle(session: Session, item_id: int, worker: str | None, values: dict[str
     if worker is not None:  # only the worker still holding the lock may settle it
         stmt = stmt.where(INBOX.c.locked_by == worker)
     values.update(locked_by=None, locked_until=None)
+    if values.get("last_error"):  # error texts quote tool and delivery text
+        values["last_error"] = clean_text(values["last_error"])
     return rowcount(session.execute(stmt.values(values))) == 1
 
 

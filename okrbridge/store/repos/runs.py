@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from okrbridge.store.models import SyncRunRow
 from okrbridge.store.repos._sql import now_or
+from okrbridge.store.text import clean, clean_text
 
 __all__ = ["COUNTERS", "finish_run", "last_runs", "start_run"]
 
@@ -52,10 +53,11 @@ def finish_run(
     unknown = set(counters) - COUNTERS
     if unknown:
         raise TypeError(f"unknown run counters: {sorted(unknown)}")
-    values: dict[str, Any] = {"status": status, "finished_at": now_or(now), "error": error}
+    text = None if error is None else clean_text(error)  # errors quote what the tool sent
+    values: dict[str, Any] = {"status": status, "finished_at": now_or(now), "error": text}
     values.update(counters)
     if stats is not None:
-        values["stats"] = stats
+        values["stats"] = clean(stats)
     session.execute(update(SyncRunRow).where(SyncRunRow.id == run_id).values(values))
 
 
