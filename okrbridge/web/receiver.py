@@ -37,6 +37,7 @@ from okrbridge.connector.base import (
 )
 from okrbridge.logs import get_logger
 from okrbridge.store.text import clean, clean_text
+from okrbridge.web.headers import inbox_headers
 from okrbridge.web.state import WebState
 
 __all__ = ["PATH_PREFIX", "BodyTooLargeError", "WebhookReceiver", "read_capped", "webhook_router"]
@@ -165,7 +166,8 @@ class WebhookReceiver:
         delivery_id = (
             clean_text(outcome.delivery_id) or "sha256:" + hashlib.sha256(body).hexdigest()
         )
-        future = self.state.writer.submit(instance, delivery_id, headers, body)
+        kept = inbox_headers(headers, connector.webhook_headers)  # never credentials
+        future = self.state.writer.submit(instance, delivery_id, kept, body, event=outcome.event)
         try:
             new = await asyncio.wrap_future(future)
         except Exception:

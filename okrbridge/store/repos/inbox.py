@@ -45,15 +45,18 @@ def add_delivery(
     headers: Mapping[str, Any],
     body: bytes,
     *,
+    event: str = "",
     now: datetime | None = None,
 ) -> bool:
-    """Store a delivery; False when this delivery id was already stored (a redelivery)."""
+    """Store a delivery; False when this delivery id was already stored (a redelivery).
+    `headers` should hold only what the inbox keeps (`okrbridge.web.headers`)."""
     at = now_or(now)
     stmt = (
         upsert_insert(session, INBOX)
         .values(
             connector=clean_text(connector),
             delivery_id=clean_text(delivery_id),
+            event=clean_text(event)[:100],
             received_at=at,
             headers=clean(dict(headers)),
             body=body,

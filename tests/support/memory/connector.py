@@ -43,6 +43,7 @@ class MemoryConnector(Connector[MemorySettings]):
         {Capability.LABELS, Capability.COMMENTS, Capability.WEBHOOKS, Capability.INCREMENTAL}
     )
     default_writes_per_minute: ClassVar[int] = 6000
+    webhook_headers: ClassVar[frozenset[str]] = frozenset({"x-memory-signature"})
 
     def __init__(
         self,
