@@ -23,6 +23,7 @@ import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -35,12 +36,19 @@ from okrbridge.connector.base import (
     WebhookRequest,
     WebhookScreening,
 )
-from okrbridge.logs import get_logger
+from okrbridge.logs import Throttle, get_logger
 from okrbridge.store.text import clean, clean_text
 from okrbridge.web.headers import inbox_headers
 from okrbridge.web.state import WebState
 
-__all__ = ["PATH_PREFIX", "BodyTooLargeError", "WebhookReceiver", "read_capped", "webhook_router"]
+__all__ = [
+    "PATH_PREFIX",
+    "BodyTooLargeError",
+    "Refusal",
+    "WebhookReceiver",
+    "read_capped",
+    "webhook_router",
+]
 
 log = get_logger(__name__)
 
@@ -65,6 +73,16 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
     413: {"description": "Body larger than web.max_body_bytes."},
     503: {"description": "The store is unavailable; the tool should redeliver."},
 }
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A delivery turned away: its status, the reason logged, and what the sender is told
+    (the reason itself unless `public` says otherwise: a 401 gets no detail)."""
+
+    status: int
+    reason: str
+    public: str = ""
 
 
 class BodyTooLargeError(Exception):
@@ -107,6 +125,7 @@ class WebhookReceiver:
         self.state = state
         self.cap = state.config.web.max_body_bytes
         self._checks = ThreadPoolExecutor(check_threads, thread_name_prefix="webhook-check")
+        self.throttle = Throttle(limit=10, window=60.0)
 
     @staticmethod
     def instance_of(scope: Scope) -> str | None:
@@ -148,32 +167,64 @@ class WebhookReceiver:
         """Status and JSON payload for one delivery; 202 only once it is durably stored."""
         connector = self.state.connectors.get(instance)
         if connector is None:
-            return 404, {"error": "unknown connector instance"}
+            return self.refuse(instance, Refusal(404, "unknown connector instance"))
         try:
             body = await read_capped(chunks, headers.get("content-length"), self.cap)
         except BodyTooLargeError:
-            return 413, {"error": f"body larger than {self.cap} bytes"}
+            return self.refuse(instance, Refusal(413, f"body larger than {self.cap} bytes"))
         except ClientDisconnect:
-            return 400, {"error": "client disconnected"}
+            return self.refuse(instance, Refusal(400, "client disconnected"))
         delivery = WebhookRequest("POST", url, headers, body)
         loop = asyncio.get_running_loop()
         outcome = await loop.run_in_executor(self._checks, _check, connector, delivery)
-        if not isinstance(outcome, WebhookScreening):
-            return outcome
-        if not outcome.handled:
-            return 202, {"status": "ignored"}
+        if isinstance(outcome, Refusal):
+            return self.refuse(instance, outcome)
         # The id as the store keeps it (no NUL, no lone surrogate), also in the answer and logs.
         delivery_id = (
             clean_text(outcome.delivery_id) or "sha256:" + hashlib.sha256(body).hexdigest()
         )
+        if not outcome.handled:
+            reason = outcome.reason or "event not handled"
+            self.note("webhook ignored", instance, reason, delivery_id, outcome.event, 202)
+            return 202, {"status": "ignored"}
         kept = inbox_headers(headers, connector.webhook_headers)  # never credentials
         future = self.state.writer.submit(instance, delivery_id, kept, body, event=outcome.event)
         try:
             new = await asyncio.wrap_future(future)
-        except Exception:
+        except Exception:  # the writer logged why
             return 503, {"error": "store unavailable"}
         log.debug("delivery stored", connector=instance, delivery=delivery_id, new=new)
         return 202, {"status": "accepted" if new else "duplicate", "delivery": delivery_id}
+
+    def refuse(self, instance: str, refusal: Refusal) -> Answer:
+        """Log a refused delivery (one line, rate-limited) and give the answer to send."""
+        self.note("webhook rejected", instance, refusal.reason, None, None, refusal.status)
+        return refusal.status, {"error": refusal.public or refusal.reason}
+
+    def note(
+        self,
+        what: str,
+        instance: str,
+        reason: str,
+        delivery: str | None,
+        event: str | None,
+        status: int,
+    ) -> None:
+        """One structured line per rejected or ignored delivery, at most `Throttle.limit` a
+        minute for each reason and instance; the next one says how many were suppressed."""
+        known = instance if instance in self.state.connectors else "unknown"
+        suppressed = self.throttle.admit((what, known, reason.split(":", 1)[0]))
+        if suppressed is None:
+            return
+        fields: dict[str, Any] = {"connector": clean_text(instance)[:100], "status": status}
+        if delivery:
+            fields["delivery"] = delivery[:200]
+        if event:
+            fields["tool_event"] = clean_text(event)[:100]
+        if suppressed:
+            fields["suppressed"] = suppressed
+        emit = log.warning if status >= 400 else log.info
+        emit(what, reason=clean_text(reason)[:300], **fields)
 
     def record(self, instance: str, status: int, started: float) -> None:
         """Count the answer (and time an acknowledgement) in the daemon's metrics."""
@@ -188,21 +239,24 @@ def _json(payload: dict[str, str]) -> str:
     return json.dumps(clean(payload), ensure_ascii=False, separators=(",", ":"))
 
 
-def _check(connector: Connector[Any], delivery: WebhookRequest) -> WebhookScreening | Answer:
-    """Verify and screen (pure, no I/O); a refusal comes back as the answer to send."""
+def _check(connector: Connector[Any], delivery: WebhookRequest) -> WebhookScreening | Refusal:
+    """Verify and screen (pure, no I/O); a refusal comes back as what to answer and log.
+
+    A connector that raises on odd input is answered 401 or 400 with one log line naming the
+    exception's type, never a traceback: whoever can post can otherwise fill the log (deeply
+    nested JSON raising RecursionError, say)."""
     try:
         if not connector.verify_webhook(delivery):
-            return 401, {"error": "unauthorized"}
-    except Exception:  # a connector bug on odd input must not become a 500
-        log.warning("webhook verification raised", connector=connector.instance, exc_info=True)
-        return 401, {"error": "unauthorized"}
+            return Refusal(401, "bad or missing signature", "unauthorized")
+    except Exception as exc:  # a connector bug on odd input must not become a 500
+        return Refusal(401, f"verification raised {type(exc).__name__}", "unauthorized")
     try:
         return connector.screen_webhook(delivery)
     except WebhookPayloadError as exc:
-        return 400, {"error": f"not a {connector.name} delivery: {exc}"}
-    except Exception:  # implausible input that tripped the screening: answered as such
-        log.warning("webhook screening raised", connector=connector.instance, exc_info=True)
-        return 400, {"error": f"not a {connector.name} delivery"}
+        return Refusal(400, f"not a {connector.name} delivery: {exc}")
+    except Exception as exc:  # implausible input that tripped the screening: answered as such
+        reason = f"not a {connector.name} delivery: screening raised {type(exc).__name__}"
+        return Refusal(400, reason)
 
 
 def webhook_router(receiver: WebhookReceiver) -> APIRouter:
