@@ -101,6 +101,9 @@ class InboxWorker:
     def wake(self) -> None:
         self._wake.set()
 
+    def is_alive(self) -> bool:
+        return self._thread.is_alive()
+
     def stop(self, timeout: float = 15.0) -> None:
         """Finish the delivery in hand, hand the rest of the batch back, end the thread."""
         self._stop.set()

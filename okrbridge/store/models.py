@@ -250,7 +250,7 @@ class SyncRunRow(Base):
     kind: Mapped[str] = mapped_column(String(20))
     """`incremental`, `full`, `webhook` or `cleanup`."""
     status: Mapped[str] = mapped_column(String(20), default="running")
-    """`running`, `ok` or `failed`."""
+    """`running`, `ok`, `failed` or `interrupted` (stopped, or its process died)."""
     dry_run: Mapped[bool] = mapped_column(Boolean, default=False)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
