@@ -8,7 +8,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from okrbridge.connector.base import EventKind, WebhookEvent
 from okrbridge.daemon.worker import InboxWorker, RetryPolicy
+from okrbridge.domain import Task
 from okrbridge.sandbox import SandboxServer
 from okrbridge.store.db import Store
 from okrbridge.store.models import InboxRow, TaskRow
@@ -140,3 +142,48 @@ def test_a_lost_claim_rolls_the_apply_back(harness: Harness, monkeypatch: Any) -
     harness.worker.process_once()
     assert harness.task("T4") is None  # another worker owns it now: nothing applied here
     assert harness.changed == []
+
+
+class ScopedConnector(MemoryConnector):
+    """Deliveries only name a task (REFRESH); `fetch` omits tasks outside the scope (as the
+    contract says) and, to be awkward, also returns one nobody asked for."""
+
+    in_scope: frozenset[str] = frozenset({"IN"})
+
+    def parse_webhook(self, request: Any) -> list[WebhookEvent]:
+        import json
+
+        payload = json.loads(request.body)
+        return [WebhookEvent(payload["delivery"], EventKind.REFRESH, payload["task"]["id"])]
+
+    def fetch(self, external_ids: Sequence[str]) -> list[Task]:
+        import json
+
+        wanted = [tid for tid in external_ids if tid in self.in_scope] + ["EXTRA"]
+        return [self._task(json.loads(delivery("x", tid))["task"]) for tid in wanted]
+
+
+def test_a_refreshed_task_outside_the_scope_is_not_stored(store: Store) -> None:
+    tool = MemoryTool()
+    with SandboxServer(tool.app) as server:
+        settings = MemorySettings(**tool.settings(server.url))
+        harness = Harness(store, ScopedConnector("mem", settings, tool.env()))
+        harness.add("S1", payload("S1", "OUT", seq=1))  # e.g. a Jira issue of another project
+        harness.add("S2", payload("S2", "IN", seq=2))
+        harness.worker.process_once()
+        assert harness.task("OUT") is None
+        assert harness.task("EXTRA") is None  # fetched, but not asked for
+        assert harness.task("IN") is not None
+        assert harness.triggers == [("IN",)]  # no push for what was not stored
+        ScopedConnector.in_scope = frozenset()  # IN leaves the scope (moved to another project)
+        try:
+            harness.add("S3", payload("S3", "IN", seq=3))
+            harness.worker.process_once()
+        finally:
+            ScopedConnector.in_scope = frozenset({"IN"})
+        task = harness.task("IN")
+        assert task is not None
+        assert task.deleted
+        assert {d: s for d, (s, _, _) in harness.inbox().items()} == {
+            "S1": "done", "S2": "done", "S3": "done",
+        }  # fmt: skip
