@@ -156,9 +156,9 @@ class Daemon:
         """The debounced push after webhook events, with the ids of the tasks they changed."""
         with self._triggers_lock:
             trigger = sorted(self._triggers.pop(instance, set()))
-        # HOOK(trigger): the push's priority lane. Once run_sync/drain take the webhook's task
-        # ids (the guest helper's `trigger` parameter), pass them here:
-        #     outcome = self.jobs.push(instance, trigger=trigger)
+        # HOOK(trigger): the push's priority lane. `run_sync(first=...)` writes these tasks
+        # before any other; once `SyncJobs.push` passes it through, call:
+        #     outcome = self.jobs.push(instance, first=[TaskRef(instance, t) for t in trigger])
         outcome = self.jobs.push(instance)
         if outcome is JobOutcome.BUSY:  # the Debouncer tries again: keep the ids for it
             with self._triggers_lock:
