@@ -1,7 +1,7 @@
 """Stops that leave the truth behind: `okrbridge sync` on SIGTERM finishes the write in
 flight, records its run as interrupted and exits; the daemon honours SIGTERM within 10 s even
-while a pull waits on a tool that never answers; a run whose process died is closed as
-`interrupted` when the next run of its instance starts."""
+while a job waits on a tool that never answers; a run whose process died (kill -9) is closed
+as `interrupted` when the next run of its instance starts."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from okrbridge.domain import StatusCategory
 from okrbridge.sandbox import Latency, SandboxServer, SeedTask
@@ -26,7 +26,7 @@ from okrbridge.store.repos.runs import finish_run, start_run
 from tests.daemon.process import REPO, DaemonProcess, write_config
 from tests.daemon.test_daemon_process import wait_for
 from tests.support.memory import MemoryTool
-from tests.support.memory.connector import MARKER
+from tests.support.memory.tool import BOT
 
 
 def runs(store: Store) -> list[tuple[int, str, str | None]]:
@@ -59,15 +59,14 @@ def silent_tool() -> Iterator[str]:
 
 
 @pytest.mark.slow
-def test_daemon_stops_within_10s_while_a_pull_waits_then_its_run_is_interrupted(
+def test_daemon_stops_within_10s_while_a_job_waits_on_a_silent_tool(
     silent_tool: str, tmp_path: Path
 ) -> None:
     store_url = f"sqlite:///{tmp_path / 'store.sqlite3'}"
     config = write_config(tmp_path / "silent.toml", tool_url=silent_tool, store_url=store_url)
     daemon = DaemonProcess(config, tmp_path / "daemon.log")
     daemon.wait_ready()
-    store = Store(store_url)
-    wait_for(lambda: any(status == "running" for _, status, _ in runs(store)))
+    wait_for(lambda: "answered ReadTimeout" in daemon.output(), timeout=30)  # stuck in a read
     started = time.monotonic()
     daemon.proc.send_signal(signal.SIGTERM)
     try:
@@ -78,18 +77,36 @@ def test_daemon_stops_within_10s_while_a_pull_waits_then_its_run_is_interrupted(
     assert code == 0, daemon.output()
     assert time.monotonic() - started < 10
     assert "exiting with work still running" in daemon.output()
-    assert [status for _, status, _ in runs(store)] == ["running"]  # cut off mid-pull
 
+
+def sync_command(config: Path) -> list[str]:
+    return [sys.executable, "-m", "tests.support.cli_with_memory", "sync", "--config", str(config)]
+
+
+@pytest.mark.slow
+def test_a_sync_killed_mid_push_is_closed_as_interrupted_by_the_next(tmp_path: Path) -> None:
     tool = MemoryTool()
-    with SandboxServer(tool.app) as server:  # next start, the tool answering again
-        write_config(config, tool_url=server.url, store_url=store_url)
-        again = DaemonProcess(config, tmp_path / "again.log")
-        try:
-            again.wait_ready()
-            wait_for(lambda: len(runs(store)) >= 2 and runs(store)[1][1] == "ok")
-        finally:
-            assert again.stop() == 0
-    assert runs(store)[0][1] == "interrupted"
+    for n in range(60):
+        tool.add_task(SeedTask(f"task {n}", "MKT", StatusCategory.IN_PROGRESS, ("reviews",)))
+    store_url = f"sqlite:///{tmp_path / 'store.sqlite3'}"
+    with SandboxServer(tool.app, latency=Latency(ms=20)) as server:
+        config = write_config(tmp_path / "okrbridge.toml", tool_url=server.url, store_url=store_url)
+        env = {**os.environ, **tool.env(), "PYTHONPATH": str(REPO)}
+        env.pop("OKRBRIDGE_CONFIG", None)
+        process = subprocess.Popen(
+            sync_command(config), cwd=REPO, env=env,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        wait_for(lambda: tool.write_count() >= 3 or process.poll() is not None, timeout=60)
+        assert process.poll() is None, "the sync finished before it could be killed"
+        process.kill()  # kill -9: no chance to record anything
+        process.wait(10)
+        store = Store(store_url)
+        assert [status for _, status, _ in runs(store)] == ["running"]
+        server.latency = Latency()
+        rerun = subprocess.run(sync_command(config), cwd=REPO, env=env, capture_output=True)
+        assert rerun.returncode == 0, rerun.stderr[-2000:]
+    assert [status for _, status, _ in runs(store)] == ["interrupted", "ok"]
     store.dispose()
 
 
@@ -107,19 +124,13 @@ def test_sync_on_sigterm_finishes_the_write_in_flight_and_records_its_run(
         config = write_config(tmp_path / "okrbridge.toml", tool_url=server.url, store_url=store_url)
         env = {**os.environ, **tool.env(), "PYTHONPATH": str(REPO)}
         env.pop("OKRBRIDGE_CONFIG", None)
-        command = [sys.executable, "-m", "tests.support.cli_with_memory", "sync", "--config",
-                   str(config)]  # fmt: skip
+        command = sync_command(config)
         process = subprocess.Popen(
             command, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
         )
         store = Store(store_url)
         upgrade(store)
-
-        def pushed() -> int:
-            with store.session() as session:
-                return int(session.scalar(select(func.count()).select_from(PushStateRow)) or 0)
-
-        wait_for(lambda: pushed() >= 5 or process.poll() is not None, timeout=60)
+        wait_for(lambda: tool.write_count() >= 5 or process.poll() is not None, timeout=60)
         assert process.poll() is None, "the sync finished before it could be stopped"
         process.send_signal(signal.SIGTERM)
         _, err = process.communicate(timeout=10)
@@ -131,7 +142,7 @@ def test_sync_on_sigterm_finishes_the_write_in_flight_and_records_its_run(
         # Every comment the bridge wrote is recorded (the write in flight was not lost)...
         with store.session() as session:
             recorded = set(session.scalars(select(PushStateRow.comment_id)))
-        written = {c.id for t in ids for c in tool.comments_of(t) if MARKER in c.body}
+        written = {c.id for t in ids for c in tool.comments_of(t) if c.author == BOT}
         assert written
         assert written <= recorded
         assert len(written) < len(ids)  # ...and the sync did stop early
@@ -139,5 +150,5 @@ def test_sync_on_sigterm_finishes_the_write_in_flight_and_records_its_run(
         rerun = subprocess.run(command, cwd=REPO, env=env, capture_output=True, timeout=120)
         assert rerun.returncode == 0, rerun.stderr[-2000:]
     for tid in ids:
-        assert len([c for c in tool.comments_of(tid) if MARKER in c.body]) == 1
+        assert len([c for c in tool.comments_of(tid) if c.author == BOT]) == 1
     store.dispose()

@@ -334,20 +334,23 @@ def _trusted_task(values: dict[str, Any]) -> Task:
 
 
 def get_task_ids(session: Session, refs: Iterable[TaskRef | tuple[str, str]]) -> dict[TaskRef, int]:
-    """Store ids of the given tasks; refs not in the store are absent from the result."""
-    wanted: dict[str, set[str]] = {}
+    """Store ids of the given tasks; refs not in the store are absent from the result.
+
+    Ids are looked up as stored (normalised, `okrbridge.store.text`) and answered under the
+    refs as given."""
+    wanted: dict[str, dict[str, set[str]]] = {}  # connector -> stored id -> ids as given
     for ref in refs:
         connector, external_id = (
             (ref.connector, ref.external_id) if isinstance(ref, TaskRef) else ref
         )
-        wanted.setdefault(connector, set()).add(external_id)
+        stored = wanted.setdefault(clean_text(connector), {})
+        stored.setdefault(clean_text(external_id), set()).add(external_id)
     found: dict[TaskRef, int] = {}
     for connector, ids in wanted.items():
-        for external_id, task_id in _ids_of(session, connector, ids):
-            if external_id in ids:
-                found[TaskRef.model_construct(connector=connector, external_id=external_id)] = (
-                    task_id
-                )
+        for external_id, task_id in _ids_of(session, connector, set(ids)):
+            for given in ids.get(external_id, ()):
+                ref = TaskRef.model_construct(connector=connector, external_id=given)
+                found[ref] = task_id
     return found
 
 
