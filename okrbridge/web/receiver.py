@@ -179,10 +179,7 @@ class WebhookReceiver:
         outcome = await loop.run_in_executor(self._checks, _check, connector, delivery)
         if isinstance(outcome, Refusal):
             return self.refuse(instance, outcome)
-        # The id as the store keeps it (no NUL, no lone surrogate), also in the answer and logs.
-        delivery_id = (
-            clean_text(outcome.delivery_id) or "sha256:" + hashlib.sha256(body).hexdigest()
-        )
+        delivery_id = _storable_id(outcome.delivery_id, body)
         if not outcome.handled:
             reason = outcome.reason or "event not handled"
             self.note("webhook ignored", instance, reason, delivery_id, outcome.event, 202)
@@ -232,6 +229,21 @@ class WebhookReceiver:
         self.state.metrics.webhooks.labels(known, str(status)).inc()
         if status == 202:
             self.state.metrics.ack_seconds.labels(known).observe(time.perf_counter() - started)
+
+
+MAX_DELIVERY_ID = 200
+"""The inbox's `delivery_id` column; a longer id is stored as its digest."""
+
+
+def _storable_id(delivery_id: str, body: bytes) -> str:
+    """The id as the store keeps it (no NUL, no lone surrogate; also in the answer and the
+    logs): the body's digest when the tool sends none, the id's own when it is too long."""
+    text = clean_text(delivery_id)
+    if not text:
+        return "sha256:" + hashlib.sha256(body).hexdigest()
+    if len(text) > MAX_DELIVERY_ID:
+        return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+    return text
 
 
 def _json(payload: dict[str, str]) -> str:
