@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from okrbridge.domain import StatusCategory, Task, TaskRef
 from okrbridge.store.models import SyncRunRow, TaskRow
 from okrbridge.store.repos._sql import chunked, now_or, rowcount, upsert_insert
+from okrbridge.store.text import clean, clean_text, may_need_cleaning
 
 __all__ = [
     "UpsertResult",
@@ -106,9 +107,27 @@ def task_row(task: Task) -> dict[str, Any]:
 
 def content_hash(row: dict[str, Any]) -> str:
     """Digest of a task row's content columns."""
+    return hashlib.sha256(_content_text(row).encode()).hexdigest()
+
+
+def _content_text(row: dict[str, Any]) -> str:
     content = {name: row[name] for name in _CONTENT}
-    text = json.dumps(content, sort_keys=True, default=str, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()
+    return json.dumps(content, sort_keys=True, default=str, separators=(",", ":"))
+
+
+def _stored_row(task: Task) -> dict[str, Any]:
+    """The row to store for a task, its text normalised (`okrbridge.store.text`), with the
+    digest of its content. The content's JSON, written for the digest anyway, tells whether
+    any string needs normalising, so clean tasks cost no extra pass."""
+    row = task_row(task)
+    row["connector"] = clean_text(row["connector"])
+    row["external_id"] = clean_text(row["external_id"])
+    text = _content_text(row)
+    if may_need_cleaning(text):
+        row = {name: clean(value) for name, value in row.items()}
+        text = _content_text(row)
+    row["content_hash"] = hashlib.sha256(text.encode()).hexdigest()
+    return row
 
 
 def upsert_tasks(
@@ -123,9 +142,8 @@ def upsert_tasks(
     seen_at = now_or(now)
     rows_by_ref: dict[tuple[str, str], dict[str, Any]] = {}
     for task in tasks:  # the last state of a task repeated in one batch wins
-        row = task_row(task)
-        row["content_hash"] = content_hash(row)
-        rows_by_ref[(task.connector, task.external_id)] = row
+        row = _stored_row(task)
+        rows_by_ref[(row["connector"], row["external_id"])] = row
     by_connector: dict[str, list[dict[str, Any]]] = {}
     for (connector, _), row in rows_by_ref.items():
         by_connector.setdefault(connector, []).append(row)
@@ -199,9 +217,11 @@ def _touch(
 
 
 def mark_deleted(session: Session, connector: str, ids: Iterable[str]) -> int:
-    """Mark the given tasks deleted (as the tool reported); return how many changed."""
+    """Mark the given tasks deleted (as the tool reported); return how many changed.
+
+    Ids are normalised as stored (`okrbridge.store.text`)."""
     count = 0
-    for chunk in chunked(sorted(set(ids))):
+    for chunk in chunked(sorted({clean_text(i) for i in ids})):
         result = session.execute(
             update(TASKS)
             .where(
@@ -314,20 +334,23 @@ def _trusted_task(values: dict[str, Any]) -> Task:
 
 
 def get_task_ids(session: Session, refs: Iterable[TaskRef | tuple[str, str]]) -> dict[TaskRef, int]:
-    """Store ids of the given tasks; refs not in the store are absent from the result."""
-    wanted: dict[str, set[str]] = {}
+    """Store ids of the given tasks; refs not in the store are absent from the result.
+
+    Ids are looked up as stored (normalised, `okrbridge.store.text`) and answered under the
+    refs as given."""
+    wanted: dict[str, dict[str, set[str]]] = {}  # connector -> stored id -> ids as given
     for ref in refs:
         connector, external_id = (
             (ref.connector, ref.external_id) if isinstance(ref, TaskRef) else ref
         )
-        wanted.setdefault(connector, set()).add(external_id)
+        stored = wanted.setdefault(clean_text(connector), {})
+        stored.setdefault(clean_text(external_id), set()).add(external_id)
     found: dict[TaskRef, int] = {}
     for connector, ids in wanted.items():
-        for external_id, task_id in _ids_of(session, connector, ids):
-            if external_id in ids:
-                found[TaskRef.model_construct(connector=connector, external_id=external_id)] = (
-                    task_id
-                )
+        for external_id, task_id in _ids_of(session, connector, set(ids)):
+            for given in ids.get(external_id, ()):
+                ref = TaskRef.model_construct(connector=connector, external_id=given)
+                found[ref] = task_id
     return found
 
 
