@@ -365,6 +365,9 @@ class KeyResultResult(BaseModel):
     status: KRStatus
     reason: str
     forecast: Forecast | None = None
+    forecast_note: str | None = None
+    """Why there is no forecast while there is a value, e.g. `not enough history yet (2 of 3
+    days)`; None when a forecast is given or there is no value to forecast from."""
     initiative_ids: tuple[str, ...] = ()
 
 

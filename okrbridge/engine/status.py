@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -24,7 +25,7 @@ from okrbridge.domain import (
     Objective,
 )
 
-from .forecast import linear_forecast
+from .forecast import history_shortfall, linear_forecast, plausible_bounds
 from .measures import Measure
 from .pace import (
     Pace,
@@ -65,6 +66,7 @@ def assess_key_result(
     progress = 0.0 if value is None else progress_of(value, key_result.start, key_result.target)
     status, reason = _computed(key_result, objective, measure, progress, pace, tolerance, now)
     status, reason = _override(status, reason, context)
+    forecast, forecast_note = _forecast(key_result, objective, value, context)
     return KeyResultResult(
         id=key_result.id,
         objective_id=objective.id,
@@ -78,7 +80,8 @@ def assess_key_result(
         expected_progress=pace.expected,
         status=status,
         reason=reason,
-        forecast=_forecast(key_result, objective, value, context),
+        forecast=forecast,
+        forecast_note=forecast_note,
         initiative_ids=context.initiative_ids,
     )
 
@@ -144,16 +147,37 @@ def _override(status: KRStatus, reason: str, context: Assessment) -> tuple[KRSta
 
 def _forecast(
     key_result: KeyResult, objective: Objective, value: float | None, context: Assessment
-) -> Forecast | None:
-    if value is None:
-        return None
+) -> tuple[Forecast | None, str | None]:
+    """The forecast, or None with the reason when the history is too thin to make one."""
+    if value is None or not math.isfinite(value):
+        return None, None
     now = as_utc(context.now)
-    points = [(moment, past) for moment, past in context.history if as_utc(moment) <= now]
+    points = [
+        (moment, past)
+        for moment, past in context.history
+        if as_utc(moment) <= now and math.isfinite(past)
+    ]
     points.append((now, value))
-    return linear_forecast(
+    timeframe_start, end = day_start(objective.start), day_end(objective.end)
+    shortfall = history_shortfall(
+        (moment for moment, _ in points), timeframe_start=timeframe_start, end=end
+    )
+    if shortfall is not None:
+        return None, shortfall
+    bounds = plausible_bounds(
+        start=key_result.start,
+        target=key_result.target,
+        metric=key_result.metric,
+        source=key_result.source,
+        observed=[past for _, past in points],
+    )
+    forecast = linear_forecast(
         points,
         start=key_result.start,
         target=key_result.target,
-        end=day_end(objective.end),
+        end=end,
         now=now,
+        bounds=bounds,
+        latest_date=(end + (end - timeframe_start)).date(),
     )
+    return forecast, None
