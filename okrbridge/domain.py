@@ -243,6 +243,11 @@ class MatchRule(_Strict):
 
     connector: str | None = None
     container: str | list[str] | None = None
+    """The task's container (Jira project key, GitHub repository `owner/repo`, Trello board
+    id or short link); any of the task's `container_aliases` matches too."""
+    project: str | list[str] | None = None
+    """A GitHub project the item belongs to, as `owner/number` (e.g. `acme/7`): tested against
+    `task.fields["project"]`."""
     labels_any: list[str] = Field(default_factory=list)
     labels_all: list[str] = Field(default_factory=list)
     labels_none: list[str] = Field(default_factory=list)
