@@ -25,6 +25,7 @@ from okrbridge.domain import (
     Objective,
 )
 
+from .finite import finite_or, measurable
 from .forecast import history_shortfall, linear_forecast, plausible_bounds
 from .measures import Measure
 from .pace import (
@@ -58,8 +59,17 @@ class Assessment:
 def assess_key_result(
     key_result: KeyResult, objective: Objective, measure: Measure, context: Assessment
 ) -> KeyResultResult:
-    """Progress, expected progress, status, reason and forecast of one key result."""
+    """Progress, expected progress, status, reason and forecast of one key result.
+
+    A key result whose start or target is not a finite number (or that has them equal) stays
+    `not_started` and says so;
+    a non-finite measured value counts as no value.
+    """
     now = as_utc(context.now)
+    if not measurable(key_result):
+        return _unmeasurable(key_result, objective, context)
+    if measure.value is not None and not math.isfinite(measure.value):
+        measure = Measure(value=None, text="the value is not a finite number")
     tolerance = key_result.tolerance if key_result.tolerance is not None else context.tolerance
     pace = expected_pace(key_result, objective, now)
     value = measure.value
@@ -82,6 +92,30 @@ def assess_key_result(
         reason=reason,
         forecast=forecast,
         forecast_note=forecast_note,
+        initiative_ids=context.initiative_ids,
+    )
+
+
+def _unmeasurable(
+    key_result: KeyResult, objective: Objective, context: Assessment
+) -> KeyResultResult:
+    reason = (
+        "start or target is not a finite number (or they are equal), so progress cannot be "
+        "measured; fix them in the configuration"
+    )
+    return KeyResultResult(
+        id=key_result.id,
+        objective_id=objective.id,
+        title=key_result.title,
+        value=None,
+        start=finite_or(key_result.start, 0.0),
+        target=finite_or(key_result.target, 0.0),
+        unit=key_result.unit,
+        metric=key_result.metric,
+        progress=0.0,
+        expected_progress=0.0,
+        status=KRStatus.NOT_STARTED,
+        reason=join([reason], KRStatus.NOT_STARTED),
         initiative_ids=context.initiative_ids,
     )
 
@@ -180,4 +214,6 @@ def _forecast(
         bounds=bounds,
         latest_date=(end + (end - timeframe_start)).date(),
     )
+    if forecast is None:  # values so extreme that the line overflows
+        return None, "no forecast: the recorded values give no usable trend"
     return forecast, None
