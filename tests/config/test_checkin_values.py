@@ -42,3 +42,6 @@ def test_a_finite_checkin_is_stored(setup: tuple[Path, dict[str, str], Path]) ->
     assert result.exit_code == 0, result.output
     status = CliRunner().invoke(app, ["status", "--json", "--config", str(config)], env=env)
     assert '"value": 1000000.0' in status.output
+    # One check-in is one day of history: no forecast yet, and `status --json` says why.
+    assert '"forecast": null' in status.output
+    assert '"forecast_note": "not enough history yet (1 of 3 days)"' in status.output
