@@ -144,6 +144,8 @@ class TaskRow(Base):
     url: Mapped[str] = mapped_column(Text, default="")
     title: Mapped[str] = mapped_column(Text, default="")
     container: Mapped[str] = mapped_column(String(200), default="")
+    container_aliases: Mapped[list[str]] = mapped_column(JSON, default=list)
+    """Other ways a person writes the container (migration 0005)."""
     status_name: Mapped[str] = mapped_column(String(200), default="")
     status_category: Mapped[str] = mapped_column(String(20), default="todo")
     excluded: Mapped[bool] = mapped_column(Boolean, default=False)

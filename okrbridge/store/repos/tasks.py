@@ -37,6 +37,7 @@ _CONTENT = (
     "url",
     "title",
     "container",
+    "container_aliases",
     "status_name",
     "status_category",
     "excluded",
@@ -90,6 +91,7 @@ def task_row(task: Task) -> dict[str, Any]:
         "url": task.url,
         "title": task.title,
         "container": task.container,
+        "container_aliases": list(task.container_aliases),
         "status_name": task.status_name,
         "status_category": StatusCategory(task.status_category).value,
         "excluded": task.excluded,
@@ -111,7 +113,8 @@ def content_hash(row: dict[str, Any]) -> str:
 
 
 def _content_text(row: dict[str, Any]) -> str:
-    content = {name: row[name] for name in _CONTENT}
+    # Without aliases the digest is the one stored before they existed: no mass rewrite.
+    content = {name: row[name] for name in _CONTENT if name != "container_aliases" or row[name]}
     return json.dumps(content, sort_keys=True, default=str, separators=(",", ":"))
 
 
@@ -251,7 +254,7 @@ def mark_unseen_deleted(session: Session, connector: str, run_id: int) -> int:
     return rowcount(result)
 
 
-_JSON_COLUMNS = ("labels", "assignees", "fields", "raw")
+_JSON_COLUMNS = ("labels", "assignees", "fields", "raw", "container_aliases")
 _PLAIN_COLUMNS = tuple(
     name for name in ("connector", "external_id", *_CONTENT) if name not in _JSON_COLUMNS
 )
@@ -270,7 +273,13 @@ def load_tasks(
     validation; `include_raw=False` skips decoding the payloads when only content is needed.
     """
     raw_column = TASKS.c.raw if include_raw else literal("{}")
-    json_columns = [TASKS.c.labels, TASKS.c.assignees, TASKS.c.fields, raw_column]
+    json_columns = [
+        TASKS.c.labels,
+        TASKS.c.assignees,
+        TASKS.c.fields,
+        raw_column,
+        TASKS.c.container_aliases,
+    ]
     query = select(
         *(TASKS.c[name] for name in _PLAIN_COLUMNS),
         # The JSON columns come back as text and are decoded with one call per row: per-call
@@ -288,11 +297,13 @@ def load_tasks(
         rows = session.execute(query).all()
         for row in rows:
             fields = dict(zip(_PLAIN_COLUMNS, row[:plain], strict=True))
-            labels, assignees, extra, raw = json.loads("[{},{},{},{}]".format(*row[plain:]))
+            labels, assignees, extra, raw, aliases = json.loads(
+                "[{},{},{},{},{}]".format(*row[plain:])
+            )
             fields.update(labels=tuple(labels), assignees=tuple(assignees), fields=extra, raw=raw)
+            fields["container_aliases"] = tuple(aliases)
             fields["status_category"] = categories[fields["status_category"]]
             fields["marks"] = None  # marks live in push_state, not on the stored task
-            fields.setdefault("container_aliases", ())
             tasks.append(_trusted_task(fields))
     return tasks
 
