@@ -35,6 +35,8 @@ __all__ = [
 
 PROPERTY_KEY = STAMP_NAME
 """Key of the comment entity property that marks the bridge's comment."""
+_NO_COMMENT = FoundMarks()
+"""Shared (frozen): most issues carry no bridge comment."""
 
 
 def marker_property(digest: str) -> dict[str, Any]:
@@ -98,8 +100,7 @@ class OwnWrites:
                 self._by_issue[issue_id] = (comment_id, digest or None)
 
     def get(self, issue_id: str) -> tuple[str, str | None] | None:
-        with self._lock:
-            return self._by_issue.get(issue_id)
+        return self._by_issue.get(issue_id)  # one dict read: atomic, no lock needed
 
 
 @dataclass
@@ -127,7 +128,7 @@ class MarkFinder:
             elif ids:
                 to_confirm[issue_id] = ids
             elif complete:
-                found[issue_id] = FoundMarks()
+                found[issue_id] = _NO_COMMENT
             if not complete and issue_id not in found:
                 incomplete[issue_id] = str(issue.get("key") or issue_id)
         confirmed = self._confirm([c for ids in to_confirm.values() for c in ids], bot)
@@ -136,7 +137,7 @@ class MarkFinder:
             if hit is not None:
                 found[issue_id] = FoundMarks(comment_id=hit, comment_digest=confirmed[hit])
             elif issue_id not in incomplete:
-                found[issue_id] = FoundMarks()
+                found[issue_id] = _NO_COMMENT
         for issue_id, key in incomplete.items():
             if issue_id not in found:
                 found[issue_id] = self.scan_issue(key)

@@ -147,8 +147,10 @@ def _project_aliases(fields: Mapping[str, Any]) -> tuple[str, ...]:
     project = fields.get("project")
     if not isinstance(project, dict):
         return ()
-    names = (project.get("name"), project.get("id"))
-    return tuple(dict.fromkeys(str(n) for n in names if n and n != project.get("key")))
+    key = project.get("key")
+    name, number = project.get("name"), project.get("id")
+    aliases = [str(n) for n in (name, number) if n and n != key]
+    return tuple(aliases) if len(aliases) < 2 or aliases[0] != aliases[1] else (aliases[0],)
 
 
 def _assignees(user: Any) -> tuple[str, ...]:

@@ -195,8 +195,12 @@ class JiraPuller:
                     yield self._issues_page(run, held, full=full, final=not pages.has_more)
 
     def _pull_whole(self, run: _RunState, jql: str) -> Iterator[Page]:
+        """Whole-issue search pages, joined into pages of about `MARK_BATCH` new issues so
+        that one `comment/list` confirms the marks of up to 1,000 of them."""
         pages = TokenPaginator(instance=self.instance)
         fields = self._fields()
+        held: list[Issue] = []
+        times: list[datetime] = []
         while pages.has_more:
             body, server_time = self.client.search_ids(
                 jql, pages.next_token, WHOLE_PAGE, fields=fields
@@ -204,23 +208,38 @@ class JiraPuller:
             self._server_clock(run, pages, server_time)
             pages.advance(_token(body.get("nextPageToken")), _flag(body.get("isLast")))
             issues = [i for i in body.get("issues") or () if _has_id(i)]
-            yield self._issues_page(run, issues, full=False, final=not pages.has_more)
+            page_times = [_updated(i) for i in issues]
+            held += self._fresh(run, issues, page_times)
+            times += [t for t in page_times if t is not None]
+            if len(held) >= MARK_BATCH or not pages.has_more:
+                yield self._page(
+                    run, self._tasks(held), times, full=False, final=not pages.has_more
+                )
+                held, times = [], []
 
     def _issues_page(self, run: _RunState, issues: list[Issue], *, full: bool, final: bool) -> Page:
         """A page from raw issues: repeats dropped (unless full) before any marks lookup."""
-        times = [_updated(i) for i in issues]
-        fresh = [
+        all_times = [_updated(i) for i in issues]
+        fresh = self._fresh(run, issues, all_times)
+        times = [t for t in all_times if t is not None]
+        return self._page(
+            run, self._tasks(issues if full else fresh), times, full=full, final=final
+        )
+
+    @staticmethod
+    def _fresh(run: _RunState, issues: list[Issue], times: list[datetime | None]) -> list[Issue]:
+        """The issues not already read with the same `updated` (each is then remembered)."""
+        return [
             issue
             for issue, updated in zip(issues, times, strict=True)
             if updated is not None and run.dedupe.is_new(str(issue["id"]), updated)
         ]
-        tasks = self._tasks(issues if full else fresh)
-        return self._page(run, tasks, [t for t in times if t is not None], full=full, final=final)
 
     def _ordered(self, pool: ThreadPoolExecutor, chunks: list[list[str]]) -> Iterator[list[Issue]]:
         """Fetch chunks concurrently, results in submission order (so pages stay in search
         order), with a bounded look-ahead so memory stays flat however many issues there are."""
-        ahead = 2 * self.settings.max_concurrency
+        # Enough in flight to keep fetching while a whole batch is normalized.
+        ahead = 2 * self.settings.max_concurrency + MARK_BATCH // BULKFETCH_MAX
         pending: deque[Future[list[Issue]]] = deque()
         try:
             for chunk in chunks:
@@ -291,22 +310,25 @@ class JiraPuller:
         if not issues:
             return []
         field_map = self._field_map()
-        usable = []
+        marks = self._marks.marks(issues)
+        tasks = []
         for issue in issues:
+            fields = issue.get("fields")
+            if isinstance(fields, dict):
+                fields.pop("comment", None)  # read for the marks; not kept in the task's raw
             try:
-                usable.append(
+                tasks.append(
                     normalize_issue(
                         issue,
                         instance=self.instance,
                         base_url=self.settings.base_url,
                         field_map=field_map,
+                        marks=marks[str(issue["id"])],
                     )
                 )
             except IssueShapeError:
                 continue  # the read asked for these fields; an issue without them is not usable
-        wanted = {t.external_id for t in usable}
-        marks = self._marks.marks([i for i in issues if str(i["id"]) in wanted])
-        return [t.model_copy(update={"marks": marks[t.external_id]}) for t in usable]
+        return tasks
 
     def _page(
         self,
