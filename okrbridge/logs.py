@@ -23,6 +23,7 @@ from structlog.contextvars import bind_contextvars, bound_contextvars, unbind_co
 from structlog.typing import EventDict, Processor, WrappedLogger
 
 from okrbridge.config.schema import Config
+from okrbridge.redact import MASK, MIN_SECRET_LENGTH, Redactor, redactor
 
 __all__ = [
     "MASK",
@@ -36,9 +37,6 @@ __all__ = [
     "unbind",
 ]
 
-MASK = "***"
-MIN_SECRET_LENGTH = 4
-"""Shorter values are not masked: they would garble ordinary words without hiding anything."""
 
 bind = bind_contextvars
 bound = bound_contextvars
@@ -73,22 +71,8 @@ def _url_password(url: str) -> list[str]:
     return [str(password)] if password else []
 
 
-class SecretMasker:
-    """Replace every secret value in a rendered line by `***` (longest first)."""
-
-    def __init__(self, secrets: Iterable[str] = ()) -> None:
-        self.secrets: list[str] = []
-        self.add(secrets)
-
-    def add(self, secrets: Iterable[str]) -> None:
-        merged = {*self.secrets, *(s for s in secrets if len(s) >= MIN_SECRET_LENGTH)}
-        self.secrets = sorted(merged, key=len, reverse=True)
-
-    def mask(self, text: str) -> str:
-        for secret in self.secrets:
-            if secret in text:
-                text = text.replace(secret, MASK)
-        return text
+class SecretMasker(Redactor):
+    """The last step of the structlog pipeline: masks secrets in the finished line."""
 
     def __call__(self, _logger: WrappedLogger, _name: str, line: Any) -> Any:
         # Runs after the renderer: `line` is the finished string (or bytes).
@@ -133,6 +117,7 @@ def configure_logging(
     if json is None:
         json = not stream.isatty()
     _masker.add(secrets)
+    redactor.add(secrets)  # error texts and library loggers mask the same values
     renderer: Processor = (
         structlog.processors.JSONRenderer()
         if json

@@ -8,8 +8,6 @@ webhook listing, whose errors are re-raised redacted).
 
 from __future__ import annotations
 
-import logging
-import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
@@ -25,6 +23,7 @@ from okrbridge.connector.errors import (
 )
 from okrbridge.connector.pacing import TokenBucket
 from okrbridge.connector.transport import HttpTransport, RetryPolicy
+from okrbridge.redact import RedactingFilter, redactor
 
 from .settings import TrelloSettings
 
@@ -68,7 +67,6 @@ _CARD_PARAMS = {
 """A card with its custom field values and its comments (nested), in one read. No value holds
 a comma: `/1/batch` separates its routes with commas."""
 _CARD_QUERY = "&".join(f"{k}={v}" for k, v in _CARD_PARAMS.items())
-_SECRET_QUERY = re.compile(r"((?:^|[?&;\s])(?:key|token)=)[^&\s\"']+", re.IGNORECASE)
 T = TypeVar("T")
 
 
@@ -76,38 +74,19 @@ class TooManyCards(RequestFailed):
     """The board holds more cards than one response may carry (`API_TOO_MANY_CARDS_REQUESTED`)."""
 
 
-def redact_url(text: str) -> str:
-    """`text` with the values of `key=` and `token=` query parameters replaced by `***`."""
-    return _SECRET_QUERY.sub(r"\1***", text)
-
-
-class _RedactQuery(logging.Filter):
-    """Rewrites httpx's `HTTP Request: GET https://...?key=...&token=...` lines, and any
-    known secret elsewhere in them (the token's own webhook listing has it in its path)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.secrets: set[str] = set()
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        text = record.getMessage() if record.args else str(record.msg)
-        text = redact_url(text)
-        for secret in sorted(self.secrets, key=len, reverse=True):
-            text = text.replace(secret, "***")
-        record.msg, record.args = text, None
-        return True
-
-
-_FILTER = _RedactQuery()
-
-
 def install_log_redaction(secrets: Iterable[str] = ()) -> None:
-    """Attach the redacting filter to the httpx loggers (idempotent) and teach it `secrets`."""
-    _FILTER.secrets.update(s for s in secrets if len(s) >= 4)
-    for name in ("httpx", "httpcore"):
-        logger = logging.getLogger(name)
-        if _FILTER not in logger.filters:
-            logger.addFilter(_FILTER)
+    """Mask the key and token in httpx's request lines (Trello puts them in the query)."""
+    redactor.add(secrets)
+    _FILTER.install("httpx", "httpcore")
+
+
+def redact_url(text: str) -> str:
+    """`text` with the values of `key=` and `token=` query parameters (and known secrets)
+    replaced by `***`."""
+    return redactor.mask(text)
+
+
+_FILTER = RedactingFilter()
 
 
 def _interval_as_retry_after(response: httpx.Response) -> None:

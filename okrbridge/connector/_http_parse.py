@@ -18,7 +18,6 @@ __all__ = [
     "exhausted_wait",
     "is_json",
     "mentions_rate_limit",
-    "redact",
     "retry_after",
     "secret_values",
 ]
@@ -178,10 +177,3 @@ def secret_values(
         if name.lower() in _SECRET_PARAMS:
             found.add(value)
     return tuple(sorted((s for s in found if len(s) >= 4), key=len, reverse=True))
-
-
-def redact(text: str, secrets: Iterable[str]) -> str:
-    """`text` with every known secret replaced by `***`."""
-    for secret in secrets:
-        text = text.replace(secret, "***")
-    return text

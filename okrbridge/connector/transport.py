@@ -44,6 +44,7 @@ from okrbridge.connector.errors import (
     UncertainWrite,
 )
 from okrbridge.connector.pacing import TokenBucket
+from okrbridge.redact import Redactor, redactor
 
 __all__ = ["DEFAULT_POLICY", "HttpTransport", "RetryHint", "RetryPolicy"]
 
@@ -117,7 +118,8 @@ class HttpTransport:
         self._sleep = sleep
         self._clock = clock
         self._lock = threading.Lock()
-        self._secrets = parse.secret_values(self._headers, auth, self._params, redact)
+        self._redactor = Redactor(parse.secret_values(self._headers, auth, self._params, redact))
+        redactor.add(self._redactor.secrets)  # and wherever else they might show: logs, errors
 
     # -- public API ---------------------------------------------------------------------------
     def request(
@@ -324,7 +326,7 @@ class HttpTransport:
         return cls(self.instance, message, status=status, detail=detail)
 
     def _detail(self, response: httpx.Response) -> str:
-        return parse.redact(parse.error_detail(response), self._secrets)
+        return self._redactor.mask(parse.error_detail(response))
 
     # -- retry bookkeeping --------------------------------------------------------------------
     def _should_stop(self, rs: RetryCallState, state: CallState) -> bool:

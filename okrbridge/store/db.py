@@ -17,6 +17,8 @@ from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 from sqlalchemy.orm import Session, sessionmaker
 
+from okrbridge.redact import redact_store_url
+
 __all__ = [
     "Store",
     "StoreError",
@@ -48,7 +50,7 @@ def normalize_url(url: str | URL) -> URL:
     except ArgumentError:
         # The message of ArgumentError repeats the URL, which may hold a password.
         raise StoreError(
-            f"store URL {_mask_unparsed(str(url))} is not a valid URL "
+            f"store URL {redact_store_url(str(url))} is not a valid URL "
             "(expected e.g. sqlite:///path/to/file.db or postgresql://user@host/db)"
         ) from None
     if parsed.drivername in ("postgres", "postgresql"):
@@ -58,17 +60,9 @@ def normalize_url(url: str | URL) -> URL:
 
 def redact_url(url: str | URL) -> str:
     """The URL with its password replaced by `***`, safe for logs and errors."""
-    try:
-        parsed = make_url(url)
-    except ArgumentError:
-        return _mask_unparsed(str(url))
-    return parsed.render_as_string(hide_password=True)
-
-
-def _mask_unparsed(url: str) -> str:
-    """Show an unparseable URL by its scheme only: the rest may hold a password."""
-    scheme, sep, _ = url.partition("://")
-    return f"{scheme}://..." if sep and scheme.replace("+", "").isalnum() else "<unparseable>"
+    if isinstance(url, URL):
+        return url.render_as_string(hide_password=True)
+    return redact_store_url(url)
 
 
 def make_engine(url: str | URL, **kwargs: Any) -> Engine:
