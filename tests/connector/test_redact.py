@@ -13,8 +13,10 @@ def test_known_secrets_and_query_keys_are_masked_longest_first() -> None:
     redactor = Redactor(["abcd", "abcdefgh", "xy"])  # "xy" is too short to mask
     text = redactor.mask("token abcdefgh then abcd, GET /1/cards?key=k1&token=t2&fields=id xy")
     assert "abcd" not in text
-    assert "k1" not in text and "t2" not in text
-    assert "fields=id" in text and "xy" in text
+    assert "k1" not in text
+    assert "t2" not in text
+    assert "fields=id" in text
+    assert "xy" in text
     assert text.count("***") == 4
 
 
