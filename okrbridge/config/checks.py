@@ -15,11 +15,11 @@ from okrbridge.config.problems import KeyPath, format_path
 from okrbridge.config.schema import Config
 from okrbridge.domain import KeyResultSource, KRStatus, MatchRule
 
-__all__ = ["GITHUB_LABEL_LIMIT", "CrossProblem", "cross_problems"]
+__all__ = ["CrossProblem", "LabelLimit", "cross_problems"]
 
 CrossProblem = tuple[KeyPath, str]
-GITHUB_LABEL_LIMIT = 50
-"""GitHub refuses label names longer than 50 characters."""
+LabelLimit = tuple[str, int]
+"""(connector instance, the longest label its tool accepts), as its connector declares."""
 _STATUS_SLUGS = [status.label_slug for status in KRStatus]
 
 
@@ -29,6 +29,7 @@ def cross_problems(
     known_key_results: Collection[str] = (),
     linked_key_results: Collection[str] = (),
     known_connectors: Collection[str] = (),
+    label_limits: Collection[LabelLimit] = (),
 ) -> list[CrossProblem]:
     """Every cross-section problem of `config`.
 
@@ -41,7 +42,7 @@ def cross_problems(
         *_unlinked_key_results(config, linked_key_results),
         *_rule_connectors(config, known_connectors),
         *_rule_regexes(config),
-        *_label_names(config),
+        *_label_names(config, min(label_limits, key=lambda limit: limit[1], default=None)),
         *_plan_dates(config),
     ]
 
@@ -124,26 +125,27 @@ def _rule_regexes(config: Config) -> Iterator[CrossProblem]:
             yield (*at, "title_regex"), f"invalid regular expression: {exc.msg}{where}"
 
 
-def _too_long(label: str, fix: str) -> str:
+def _too_long(label: str, limit: LabelLimit, fix: str) -> str:
+    instance, length = limit
     return (
-        f"label '{label}' is longer than {GITHUB_LABEL_LIMIT} characters "
-        f"(GitHub's label limit); {fix}"
+        f"label '{label}' is longer than {length} characters "
+        f"(the label limit of connector '{instance}'); {fix}"
     )
 
 
-def _label_names(config: Config) -> Iterator[CrossProblem]:
+def _label_names(config: Config, limit: LabelLimit | None) -> Iterator[CrossProblem]:
     prefix = config.push.label_prefix
     longest = max(_STATUS_SLUGS, key=len)
-    if len(prefix + longest) > GITHUB_LABEL_LIMIT:
-        yield ("push", "label_prefix"), _too_long(prefix + longest, "use a shorter prefix")
+    if limit is not None and len(prefix + longest) > limit[1]:
+        yield ("push", "label_prefix"), _too_long(prefix + longest, limit, "use a shorter prefix")
     for i, initiative in enumerate(config.initiatives):
         at: KeyPath = ("initiatives", i, "id")
         slug = initiative.id.lower()
         if slug in _STATUS_SLUGS:
             message = f"initiative id '{initiative.id}' is also a status label ('{prefix}{slug}')"
             yield at, f"{message}; choose another id"
-        if len(prefix + initiative.id) > GITHUB_LABEL_LIMIT:
-            yield at, _too_long(prefix + initiative.id, "use a shorter id")
+        if limit is not None and len(prefix + initiative.id) > limit[1]:
+            yield at, _too_long(prefix + initiative.id, limit, "use a shorter id")
 
 
 def _plan_dates(config: Config) -> Iterator[CrossProblem]:

@@ -113,12 +113,25 @@ def load_config(
     else:
         remap = dict[KeyPath, KeyPath]()
     config = config.model_copy(update={"connectors": connectors})
-    for location, message in cross_problems(config, **raw_ids):
+    limits = _label_limits(connectors, registry)
+    for location, message in cross_problems(config, **raw_ids, label_limits=limits):
         report.add(_remapped(location, remap), message)
     if check_secrets:
         _secrets(connectors, env, report)
     report.raise_if_any()
     return LoadedConfig(path=path, config=config, env=env, lines=report.lines)
+
+
+def _label_limits(
+    connectors: Mapping[str, ConnectorSettings], registry: ConnectorRegistry
+) -> list[tuple[str, int]]:
+    """The label length each configured instance's connector declares (validated types only)."""
+    limits = []
+    for name, settings in connectors.items():
+        declared = registry.get(settings.type).max_label_length
+        if declared is not None:
+            limits.append((name, declared))
+    return limits
 
 
 def _connectors(

@@ -196,6 +196,9 @@ class Connector(Generic[S]):
     settings_model: ClassVar[type[ConnectorSettings]]
     capabilities: ClassVar[frozenset[Capability]]
     default_writes_per_minute: ClassVar[int] = 60
+    max_label_length: ClassVar[int | None] = None
+    """The longest label name the tool accepts (GitHub: 50), checked by `config check` for the
+    instances of this connector only; None: no limit worth checking."""
     webhook_headers: ClassVar[frozenset[str]] = frozenset()
     """Request headers (lower-case) `parse_webhook` needs beyond the core's allowlist
     (`okrbridge.web.headers.INBOX_HEADERS`: the bundled tools' signature, event and delivery

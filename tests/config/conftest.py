@@ -54,8 +54,15 @@ class TrelloSettings(ConnectorSettings):
     callback_url: str | None = None
 
 
-def _fake(name: str, model: type[ConnectorSettings]) -> type[Connector[Any]]:
-    attrs = {"name": name, "settings_model": model, "capabilities": frozenset[Capability]()}
+def _fake(
+    name: str, model: type[ConnectorSettings], max_label_length: int | None = None
+) -> type[Connector[Any]]:
+    attrs = {
+        "name": name,
+        "settings_model": model,
+        "capabilities": frozenset[Capability](),
+        "max_label_length": max_label_length,
+    }
     return type(f"Fake{name.title()}Connector", (Connector,), attrs)
 
 
@@ -63,7 +70,7 @@ def _fake(name: str, model: type[ConnectorSettings]) -> type[Connector[Any]]:
 def registry() -> ConnectorRegistry:
     registry = ConnectorRegistry()
     registry.register(_fake("jira", JiraSettings))
-    registry.register(_fake("github", GitHubSettings))
+    registry.register(_fake("github", GitHubSettings, max_label_length=50))
     registry.register(_fake("trello", TrelloSettings))
     return registry
 

@@ -211,14 +211,6 @@ CASES = [
         "initiative id 'on-track' is also a status label ('okr:on-track')",
     ),
     (
-        "initiative-label-too-long",
-        'id = "review-campaign"',
-        f'id = "{"x" * 47}"',
-        "initiatives[0].id",
-        "xxxxx",
-        f"label 'okr:{'x' * 47}' is longer than 50 characters",
-    ),
-    (
         "tasks-source-without-rule",
         'title = "Installs"',
         'title = "Installs"\nsource = "tasks"',

@@ -38,18 +38,39 @@ def test_label_prefix_that_makes_status_labels_too_long() -> None:
     config = _config(BASE)
     long_prefix = PushSettings.model_construct(label_prefix="p" * 36)  # past the model's limit
     config = config.model_copy(update={"push": long_prefix})
-    problems = cross_problems(config, known_connectors={"jira-mkt"})
+    limits = [("jira-mkt", 255), ("gh", 50)]
+    problems = cross_problems(config, known_connectors={"jira-mkt"}, label_limits=limits)
     assert problems == [
         (
             ("push", "label_prefix"),
             f"label '{'p' * 36}needs-attention' is longer than 50 characters "
-            "(GitHub's label limit); use a shorter prefix",
+            "(the label limit of connector 'gh'); use a shorter prefix",
         ),
         (
             ("initiatives", 0, "id"),
             f"label '{'p' * 36}review-campaign' is longer than 50 characters "
-            "(GitHub's label limit); use a shorter id",
+            "(the label limit of connector 'gh'); use a shorter id",
         ),
+    ]
+
+
+GITHUB_TABLE = """
+[connectors.gh]
+type = "github"
+token_env = "JIRA_API_TOKEN"
+owner = "acme"
+projects = [1]
+"""
+
+
+def test_a_label_limit_applies_only_where_a_connector_declares_it(load: Loader) -> None:
+    long_id = edit(BASE, 'id = "review-campaign"', f'id = "{"x" * 47}"')
+    load(long_id, env=ENV)  # Jira declares no limit: a long label is fine there
+    problems = problems_of(load, long_id + GITHUB_TABLE)
+    assert [str(p) for p in problems] == [
+        f"{p.file}:{line_of(long_id, 'x' * 47)}: initiatives[0].id: label 'okr:{'x' * 47}' is "
+        "longer than 50 characters (the label limit of connector 'gh'); use a shorter id"
+        for p in problems[:1]
     ]
 
 
