@@ -10,17 +10,17 @@ from __future__ import annotations
 import math
 import re
 from datetime import timedelta
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
-    ValidationInfo,
     field_validator,
 )
 
+from okrbridge.connector_settings import ConnectorSettings, PushScope, env_name_problem
 from okrbridge.domain import Initiative, Objective, StrictScalars
 
 __all__ = [
@@ -46,12 +46,6 @@ MAX_DURATION = timedelta(days=366)
 somewhere past 2.7 million years (which `1e20` would be)."""
 _MIN_INTERVAL = timedelta(seconds=1)
 """The shortest schedule interval: below it the daemon would spin."""
-_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_TOKEN_PREFIXES = ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "ATATT", "ATCTT", "ATTA")
-_NOT_A_NAME = (
-    "looks like a secret, not a variable name: put the secret in an environment variable "
-    "and write that variable's name here (e.g. JIRA_API_TOKEN)"
-)
 _STORE_DRIVERS = {"sqlite": ("", "pysqlite"), "postgresql": ("", "psycopg"), "postgres": ("",)}
 
 
@@ -91,7 +85,6 @@ def _refresh_interval(value: object) -> object:
 
 
 RefreshInterval = Annotated[timedelta | None, BeforeValidator(_refresh_interval)]
-PushScope = Literal["open", "all", "parents-only", "none"]
 
 
 def store_url_problem(url: str) -> str | None:
@@ -118,19 +111,6 @@ def store_url_problem(url: str) -> str | None:
         return "has a port outside 1..65535"
     if dialect != "sqlite" and not parsed.host:
         return f"names no database host ({example})"
-    return None
-
-
-def env_name_problem(value: str) -> str | None:
-    """Why `value`, written in a `*_env` setting, is not an environment variable's name, or None.
-
-    The message never repeats the value: a person who pastes a token there leaks it otherwise.
-    """
-    if not _ENV_NAME.match(value) or value.startswith(_TOKEN_PREFIXES):
-        return _NOT_A_NAME
-    has_lower = any(ch.islower() for ch in value)
-    if len(value) >= 32 and has_lower and any(ch.isdigit() for ch in value):
-        return _NOT_A_NAME  # a Trello key (32 hex) or a similar token
     return None
 
 
@@ -206,45 +186,6 @@ class WebSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)
     max_body_bytes: int = Field(default=1_048_576, gt=0, le=1_073_741_824)
-
-
-class ConnectorSettings(StrictScalars):
-    """Settings every connector instance has; each connector type extends this model."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
-
-    type: str
-    base_url: str
-    scope: PushScope | None = None
-    """Overrides `push.scope` for this instance."""
-    enabled: bool = True
-    write_budget_per_minute: int | None = Field(default=None, gt=0, le=100_000)
-    """Overrides the connector's default pacing of writes."""
-
-    @field_validator("base_url")
-    @classmethod
-    def _url(cls, value: str) -> str:
-        if not re.match(r"^https?://[^\s/]+", value):
-            raise ValueError(f"{value!r} is not an http(s) URL")
-        return value.rstrip("/")
-
-    @field_validator("*")
-    @classmethod
-    def _env_names(cls, value: Any, info: ValidationInfo) -> Any:
-        name = info.field_name or ""
-        if name.endswith("_env") and isinstance(value, str) and value:
-            problem = env_name_problem(value)
-            if problem is not None:
-                raise ValueError(problem)
-        return value
-
-    def env_fields(self) -> dict[str, str]:
-        """Names of the environment variables this instance reads, by setting name."""
-        return {
-            name: value
-            for name, value in self.model_dump().items()
-            if name.endswith("_env") and isinstance(value, str) and value
-        }
 
 
 class ConnectorTable(BaseModel):

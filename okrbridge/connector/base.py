@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
-from okrbridge.config.schema import ConnectorSettings
+from okrbridge.connector_settings import ConnectorSettings
 from okrbridge.domain import Task, TaskRef
 from okrbridge.marks import StatusLabels
 
