@@ -19,6 +19,7 @@ from okrbridge.domain import Task
 from okrbridge.store.db import Store
 from okrbridge.store.models import AuditEntry, PushQueueRow, PushStateRow, TaskRow
 from okrbridge.store.repos.push import AuditRecord, audit, delete_push_states
+from okrbridge.store.repos.tasks import note_changed
 from okrbridge.sync.plan import owned_labels
 from okrbridge.sync.push import load_task
 
@@ -127,6 +128,7 @@ def _forget(
         delete_push_states(session, [task_id])
         labels = [label for label in task.labels if label not in removed]
         session.execute(update(TaskRow).where(TaskRow.id == task_id).values(labels=labels))
+        note_changed(session, [(instance, task.external_id)])  # the next sync plans it again
         session.execute(delete(PushQueueRow).where(PushQueueRow.task_id == task_id))
         audit(
             session,
