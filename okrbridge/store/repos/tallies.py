@@ -230,7 +230,13 @@ def save_tallies(
         ),
         [{"k": kind, "t": target} for kind, target in wanted],
     )
-    session.execute(insert(TALLIES), [_row(key, tallies[key]) for key in wanted])
+    rows = [_row(key, tallies[key]) for key in wanted if _counts_any(tallies[key])]
+    if rows:  # a target left with no task has no row, as after a recount
+        session.execute(insert(TALLIES), rows)
+
+
+def _counts_any(tallied: TaskTally) -> bool:
+    return tallied.total + tallied.excluded > 0
 
 
 def replace_tallies(session: Session, tallies: Mapping[TallyKey, TaskTally]) -> None:
