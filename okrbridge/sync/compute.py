@@ -98,7 +98,11 @@ def compute(
         entries = checkins(session)
         previous = {kr: status for kr, (status, _, _) in latest_statuses(session).items()}
         evaluation = evaluate_tallies(config, update.tallies, entries, history, now=now)
-        wanted = {name: plan_inputs_changed(session, name, update, evaluation) for name in names}
+        refresh = config.push.comment_refresh
+        wanted = {
+            name: plan_inputs_changed(session, name, update, evaluation, now=now, refresh=refresh)
+            for name in names
+        }
         record_evaluation(
             session,
             evaluation.objectives,

@@ -13,7 +13,7 @@ import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
@@ -41,6 +41,7 @@ from okrbridge.store.repos.tallies import (
     open_queue_tasks,
     pending_changes,
     plan_state_name,
+    refresh_due_tasks,
     replace_tallies,
     save_contributions,
     save_state,
@@ -223,6 +224,9 @@ def plan_inputs_changed(
     instance: str,
     update: TallyUpdate,
     evaluation: Evaluation,
+    *,
+    now: datetime,
+    refresh: timedelta | None = None,
 ) -> set[int] | None:
     """Store ids of the tasks of `instance` whose plan inputs may have changed since its
     plans were last written (`acknowledge_plans`); None means every task of `instance`.
@@ -242,10 +246,10 @@ def plan_inputs_changed(
     mapping inputs (rules, label prefix, initiative-to-key-result links), or a recount
     (`--full`) happened since.
 
-    Not included, by design: tasks whose initiative's figures (progress %, counts) moved
-    while no status did. A comment showing figures is refreshed on its own cadence
-    (`push.comment_refresh`), which the planning side schedules; titles and reasons alone
-    do not change what a task should carry.
+    - with `refresh` (`push.comment_refresh`), a bounded sweep of the tasks whose comment
+      figures are older than that (`_refresh_sweep`): the planner decides whether they
+      moved. Figures that moved while no status did wait for this; titles and reasons alone
+      do not change what a task should carry.
 
     The set stays valid until `acknowledge_plans` records that the plans were written, so a
     sync that stops in between (crash, connector failure) plans these tasks again next time.
@@ -259,7 +263,31 @@ def plan_inputs_changed(
     if initiatives:
         ids |= tasks_of_initiatives(session, initiatives, connector=instance)
     ids |= open_queue_tasks(session, instance)
+    if refresh is not None:
+        ids |= _refresh_sweep(session, instance, now - refresh, now)
     return ids
+
+
+REFRESH_SWEEP = 2_000
+"""Tasks with a due figure refresh considered per sync and instance (see `_refresh_sweep`)."""
+
+
+def _refresh_sweep(session: Session, instance: str, before: datetime, now: datetime) -> set[int]:
+    """Up to `REFRESH_SWEEP` tasks whose comment figures were written before `before`, in id
+    order from where the previous sweep stopped (wrapping around).
+
+    A due refresh whose figures did not move writes nothing and stays due; sweeping bounds
+    what such tasks cost each sync, and every due task is still reached in turn.
+    """
+    name = f"sweep:{instance}"
+    cursor = load_state(session, name)
+    after = 0 if cursor is None else cursor.seq
+    found = refresh_due_tasks(session, instance, before, after, REFRESH_SWEEP)
+    if len(found) < REFRESH_SWEEP and after > 0:  # wrap around
+        found += refresh_due_tasks(session, instance, before, 0, REFRESH_SWEEP - len(found))
+    last = found[-1] if len(found) == REFRESH_SWEEP else 0
+    save_state(session, name, TallyState("", last), now)
+    return set(found)
 
 
 def acknowledge_plans(

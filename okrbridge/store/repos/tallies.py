@@ -20,6 +20,7 @@ from okrbridge.engine.progress import TaskTally
 from okrbridge.engine.tallies import Contribution
 from okrbridge.store.models import (
     PushQueueRow,
+    PushStateRow,
     TallyStateRow,
     TargetTallyRow,
     TaskChangeRow,
@@ -41,6 +42,7 @@ __all__ = [
     "open_queue_tasks",
     "pending_changes",
     "plan_state_name",
+    "refresh_due_tasks",
     "replace_tallies",
     "save_contributions",
     "save_state",
@@ -53,6 +55,7 @@ TALLIES: Table = TargetTallyRow.__table__  # type: ignore[assignment]
 STATE: Table = TallyStateRow.__table__  # type: ignore[assignment]
 TASKS: Table = TaskRow.__table__  # type: ignore[assignment]
 QUEUE: Table = PushQueueRow.__table__  # type: ignore[assignment]
+PUSHED: Table = PushStateRow.__table__  # type: ignore[assignment]
 
 TallyKey = tuple[str, str]
 """`(kind, target id)`: kind is "initiative" or "key_result"."""
@@ -149,6 +152,25 @@ def open_queue_tasks(session: Session, connector: str) -> set[int]:
         QUEUE.c.connector == connector, QUEUE.c.status.in_(("pending", "in_flight"))
     )
     return set(session.scalars(query))
+
+
+def refresh_due_tasks(
+    session: Session, connector: str, before: datetime, after: int, limit: int
+) -> list[int]:
+    """Ids (ascending, above `after`) of tasks whose bridge comment's figures were written
+    before `before` (or never dated)."""
+    query = (
+        select(PUSHED.c.task_id)
+        .where(
+            PUSHED.c.connector == connector,
+            PUSHED.c.comment_id.is_not(None),
+            PUSHED.c.figures_at.is_(None) | (PUSHED.c.figures_at < before),
+            PUSHED.c.task_id > after,
+        )
+        .order_by(PUSHED.c.task_id)
+        .limit(limit)
+    )
+    return list(session.scalars(query))
 
 
 def load_contributions(session: Session, task_ids: Sequence[int]) -> dict[int, Contribution]:
