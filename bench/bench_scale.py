@@ -174,7 +174,7 @@ def phase(name: str, n: int, url: str) -> dict[str, Any]:
     registry = ConnectorRegistry()
     registry.register(SyntheticConnector)
     SyntheticConnector.total = n
-    SyntheticConnector.moved = [n // 2 + 1] if name == "one" else []
+    SyntheticConnector.moved = [n // 2 + 2] if name == "one" else []  # a mapped task
     t0, cpu0 = time.perf_counter(), _cpu()
     report = runner.run_sync(
         okr_config("synthetic"), store, registry, env={}, now=NOW, full=name == "full"
