@@ -1,7 +1,7 @@
 """Incremental evaluation: task-counting key-result links, changed tasks, contributions, tallies.
 
 Revision ID: 0004
-Revises: 0002
+Revises: 0005
 Create Date: 2026-12-04
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0004"
-down_revision: str | None = "0002"
+down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
