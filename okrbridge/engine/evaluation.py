@@ -36,7 +36,7 @@ from .rollup import assess_objective
 from .status import Assessment, assess_key_result
 from .taskview import TaskKey, TaskView, task_key
 
-__all__ = ["Evaluation", "History", "evaluate", "latest_checkins"]
+__all__ = ["Evaluation", "History", "evaluate", "evaluate_measured", "latest_checkins"]
 
 History = Mapping[str, Sequence[tuple[datetime, float]]]
 """Past values per key-result id, as (moment, value) points, for forecasts."""
@@ -55,6 +55,9 @@ class Evaluation:
     """Ids of the key results each initiative serves."""
     mapping: TaskMapping
     """The task mapping, with the task objects per initiative and per task-counting KR."""
+    partial: bool = False
+    """True when `mapping` holds only some tasks (an incremental compute maps only the tasks
+    whose plan inputs may have changed); results and key results are complete either way."""
 
     @property
     def task_initiatives(self) -> dict[TaskKey, frozenset[str]]:
@@ -138,6 +141,44 @@ def evaluate(
         initiative.id: initiative_progress(initiative, mapping.by_initiative[initiative.id])
         for initiative in initiatives
     }
+    task_measures = {
+        kr.id: measure_tasks(kr, mapping.by_key_result.get(kr.id, []))
+        for kr in all_krs
+        if kr.source is KeyResultSource.TASKS
+    }
+    return evaluate_measured(
+        objectives,
+        initiatives,
+        initiative_results,
+        task_measures,
+        mapping,
+        checkins,
+        history,
+        now=now,
+        tolerance=tolerance,
+        confidence_overrides=confidence_overrides,
+    )
+
+
+def evaluate_measured(
+    objectives: Sequence[Objective],
+    initiatives: Sequence[Initiative],
+    initiative_results: dict[str, InitiativeResult],
+    task_measures: Mapping[str, Measure],
+    mapping: TaskMapping,
+    checkins: Iterable[CheckIn] = (),
+    history: History | None = None,
+    *,
+    now: datetime,
+    tolerance: float = 0.1,
+    confidence_overrides: bool = True,
+    partial: bool = False,
+) -> Evaluation:
+    """Key results and objectives from initiative results and task-counting measures.
+
+    What `evaluate` does after mapping; the incremental compute calls it with results built
+    from stored tallies, `mapping` then covering only some tasks (`partial`).
+    """
     links = _links(initiatives)
     context = _Context(
         now=now,
@@ -148,6 +189,7 @@ def evaluate(
         mapping=mapping,
         initiatives=initiative_results,
         links=links,
+        task_measures=task_measures,
     )
     objective_results = tuple(_objective(objective, context) for objective in objectives)
     return Evaluation(
@@ -159,6 +201,7 @@ def evaluate(
             for initiative in initiatives
         },
         mapping=mapping,
+        partial=partial,
     )
 
 
@@ -173,6 +216,8 @@ class _Context:
     initiatives: dict[str, InitiativeResult]
     links: dict[str, list[tuple[str, float]]]
     """Key-result id -> (initiative id, weight) of the initiatives serving it."""
+    task_measures: Mapping[str, Measure]
+    """Measures of the key results with `source = "tasks"`, by id."""
 
 
 def _links(initiatives: Sequence[Initiative]) -> dict[str, list[tuple[str, float]]]:
@@ -212,7 +257,7 @@ def _measure(kr: KeyResult, linked: list[tuple[str, float]], context: _Context) 
     if kr.source is KeyResultSource.MANUAL:
         return measure_manual(kr, context.checkins.get(kr.id))
     if kr.source is KeyResultSource.TASKS:
-        return measure_tasks(kr, context.mapping.by_key_result.get(kr.id, []))
+        return context.task_measures.get(kr.id) or measure_tasks(kr, [])
     results = [
         (context.initiatives[initiative_id], weight)
         for initiative_id, weight in linked

@@ -27,7 +27,7 @@ from okrbridge.domain import (
 from .reasons import number_text, percent_text, plural
 from .taskview import CATEGORY_BY_VALUE, TaskView
 
-__all__ = ["DEFAULT_WEIGHTS", "TaskTally", "initiative_progress", "tally"]
+__all__ = ["DEFAULT_WEIGHTS", "TaskTally", "initiative_progress", "tallied_progress", "tally"]
 
 DEFAULT_WEIGHTS = {
     StatusCategory.TODO: 0.0,
@@ -99,7 +99,13 @@ def initiative_progress(initiative: Initiative, tasks: Sequence[TaskView]) -> In
 
     `task_count` counts every mapped task, excluded ones too; `counts` only those counted.
     """
-    tallied = tally(tasks)
+    return tallied_progress(initiative, tally(tasks), len(tasks))
+
+
+def tallied_progress(
+    initiative: Initiative, tallied: TaskTally, task_count: int
+) -> InitiativeResult:
+    """`initiative_progress` from a tally of its `task_count` mapped tasks (kept by the store)."""
     if tallied.total == 0:
         progress, reason = 0.0, "no tasks are mapped"
     else:
@@ -112,7 +118,7 @@ def initiative_progress(initiative: Initiative, tasks: Sequence[TaskView]) -> In
         title=initiative.title,
         progress=progress,
         counts=tallied.aggregate(),
-        task_count=len(tasks),
+        task_count=task_count,
         reason=reason,
     )
 

@@ -18,7 +18,8 @@ from okrbridge.logs import bound, get_logger
 from okrbridge.scheduler.health import HealthBoard
 from okrbridge.scheduler.lease import LeaseHold, Leases
 from okrbridge.store.db import Store
-from okrbridge.store.models import SyncRunRow
+from okrbridge.store.models import LeaseRow, SyncRunRow
+from okrbridge.sync.lease import describe_holder, lease_name
 from okrbridge.sync.runner import run_sync
 
 __all__ = ["JobKind", "JobOutcome", "Stopped", "SyncJobs"]
@@ -97,7 +98,8 @@ class SyncJobs:
         with bound(connector=instance, job=f"{kind.value}:{instance}"):
             with self.leases.hold(f"sync:{instance}") as hold:
                 if hold is None:
-                    log.debug("job skipped: instance busy")
+                    # At info: a pull that keeps finding the instance busy must be visible.
+                    log.info("job skipped: instance busy", holder=self._holder(instance))
                     return JobOutcome.BUSY
                 if self._ran_this_tick(instance, kind):
                     log.debug("job skipped: ran on another replica this tick")
@@ -137,6 +139,14 @@ class SyncJobs:
                 pending=item.writes_pending,
                 error=item.error,
             )
+
+    def _holder(self, instance: str) -> str:
+        """Who holds the instance's lease (host, pid, since), as far as the store says."""
+        with self.store.session() as session:
+            holder = session.scalar(
+                select(LeaseRow.holder).where(LeaseRow.name == lease_name(instance))
+            )
+        return "unknown (released meanwhile)" if holder is None else describe_holder(holder)
 
     def _ran_this_tick(self, instance: str, kind: JobKind) -> bool:
         """True when a run of this kind started less than one interval (minus slack) ago.

@@ -45,7 +45,12 @@ __all__ = [
     "PushQueueRow",
     "PushStateRow",
     "SyncRunRow",
+    "TallyStateRow",
+    "TargetTallyRow",
+    "TaskChangeRow",
+    "TaskContributionRow",
     "TaskInitiativeRow",
+    "TaskKeyResultRow",
     "TaskRow",
     "UTCDateTime",
     "utcnow",
@@ -173,6 +178,87 @@ class TaskInitiativeRow(Base):
         ForeignKey("tasks.id", ondelete="CASCADE"), primary_key=True
     )
     initiative_id: Mapped[str] = mapped_column(String(200), primary_key=True, index=True)
+
+
+class TaskKeyResultRow(Base):
+    """Which task-counting key results (`source = "tasks"`) each task is counted by."""
+
+    __tablename__ = "task_key_results"
+
+    task_id: Mapped[int] = mapped_column(
+        ForeignKey("tasks.id", ondelete="CASCADE"), primary_key=True
+    )
+    key_result_id: Mapped[str] = mapped_column(String(200), primary_key=True, index=True)
+
+
+# -- Incremental evaluation: what each mapped task contributed, and the sums per target ------
+
+
+class TaskChangeRow(Base):
+    """A task written since the last evaluation: the incremental compute consumes these."""
+
+    __tablename__ = "task_changes"
+    # Numbers only grow, even after the table is emptied: the compute keeps watermarks.
+    __table_args__ = {"sqlite_autoincrement": True}
+
+    seq: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    connector: Mapped[str] = mapped_column(String(100))
+    external_id: Mapped[str] = mapped_column(String(200))
+
+
+class TaskContributionRow(Base):
+    """What a mapped task added to the tallies of its targets when last evaluated."""
+
+    __tablename__ = "task_contributions"
+
+    task_id: Mapped[int] = mapped_column(
+        ForeignKey("tasks.id", ondelete="CASCADE"), primary_key=True
+    )
+    category: Mapped[str] = mapped_column(String(20))
+    excluded: Mapped[bool] = mapped_column(Boolean)
+    estimate: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
+class TargetTallyRow(Base):
+    """Counts and estimate sums by status category of the tasks mapped to one target.
+
+    A target is an initiative (`kind = "initiative"`) or a task-counting key result
+    (`kind = "key_result"`); excluded tasks are only counted in `excluded`.
+    """
+
+    __tablename__ = "target_tallies"
+
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)
+    target_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    excluded: Mapped[int] = mapped_column(Integer, default=0)
+    todo: Mapped[int] = mapped_column(Integer, default=0)
+    in_progress: Mapped[int] = mapped_column(Integer, default=0)
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    todo_estimate: Mapped[float] = mapped_column(Float, default=0.0)
+    in_progress_estimate: Mapped[float] = mapped_column(Float, default=0.0)
+    done_estimate: Mapped[float] = mapped_column(Float, default=0.0)
+    todo_missing: Mapped[int] = mapped_column(Integer, default=0)
+    in_progress_missing: Mapped[int] = mapped_column(Integer, default=0)
+    done_missing: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class TallyStateRow(Base):
+    """How far the tallies, and each connector instance's plans, follow the stored tasks.
+
+    Row "tallies": the mapping inputs the tallies were built with and the newest
+    `task_changes` entry counted in them. Row "plan:<instance>": the fingerprint and change
+    entry the instance's plans were last written for, and the key-result statuses then.
+    """
+
+    __tablename__ = "tally_state"
+
+    name: Mapped[str] = mapped_column(String(300), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
+    statuses: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 # -- Check-ins and computed history ----------------------------------------------------------

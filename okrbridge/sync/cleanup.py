@@ -30,6 +30,7 @@ from okrbridge.domain import Task
 from okrbridge.store.db import Store
 from okrbridge.store.models import AuditEntry, PushQueueRow, PushStateRow, TaskRow
 from okrbridge.store.repos.push import AuditRecord, audit, delete_push_states
+from okrbridge.store.repos.tasks import note_changed
 from okrbridge.sync.lease import instance_lease
 from okrbridge.sync.reconcile import STATUS_SLUGS
 
@@ -241,6 +242,7 @@ def _forget(store: Store, instance: str, task: Task, task_id: int | None, undo: 
     with store.session() as session:
         delete_push_states(session, [task_id])
         session.execute(update(TaskRow).where(TaskRow.id == task_id).values(labels=labels))
+        note_changed(session, [(instance, task.external_id)])  # the next sync plans it again
         session.execute(delete(PushQueueRow).where(PushQueueRow.task_id == task_id))
         audit(
             session,

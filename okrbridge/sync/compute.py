@@ -1,13 +1,27 @@
-"""Compute: read tasks, check-ins and history from the store, run the engine, record results."""
+"""Compute: bring the stored mapping and tallies up to date, evaluate, record the results.
+
+A recording compute (a sync) is incremental: only the tasks written since the last compute
+are mapped again (`incremental.refresh_tallies`), the key results are evaluated from the
+stored tallies, and only the tasks whose plan inputs may have changed are loaded
+(`incremental.plan_inputs_changed`). With nothing changed no task is loaded at all.
+`full=True` recounts everything from the stored tasks (streamed in pages).
+
+A read-only compute (`record=False`: `status`, `report`) evaluates every stored task in memory
+and writes nothing.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from okrbridge.config.schema import Config
-from okrbridge.domain import KRStatus, Task
-from okrbridge.engine import Evaluation, evaluate
+from okrbridge.domain import CheckIn, KeyResultSource, KRStatus, Task
+from okrbridge.engine import Evaluation, History, TaskKey, TaskMapping, TaskView, evaluate
+from okrbridge.engine.evaluation import evaluate_measured
+from okrbridge.engine.progress import TaskTally, tallied_progress
+from okrbridge.engine.tallies import measure_tallied, settled, task_count
 from okrbridge.store.db import Store
 from okrbridge.store.repos.definitions import sync_definitions
 from okrbridge.store.repos.history import (
@@ -16,19 +30,36 @@ from okrbridge.store.repos.history import (
     record_evaluation,
     value_history,
 )
-from okrbridge.store.repos.mapping import TaskKey as StoreTaskKey
-from okrbridge.store.repos.mapping import replace_task_initiatives
-from okrbridge.store.repos.tasks import load_tasks
+from okrbridge.store.repos.mapping import Links, load_links
+from okrbridge.store.repos.tallies import TallyKey
+from okrbridge.store.repos.tasks import load_tasks, load_tasks_by_id, load_tasks_with_ids
+from okrbridge.sync.incremental import (
+    INITIATIVE,
+    KEY_RESULT,
+    TallyUpdate,
+    acknowledge_plans,
+    plan_inputs_changed,
+    refresh_tallies,
+)
 
-__all__ = ["Computed", "compute"]
+__all__ = ["Computed", "acknowledge", "compute", "evaluate_tallies"]
 
 
 @dataclass(frozen=True)
 class Computed:
     evaluation: Evaluation
     tasks: list[Task]
+    """The live tasks to plan: after a recording compute, per instance either every task
+    or only those whose plan inputs may have changed (`incremental.plan_inputs_changed`);
+    after a read-only compute, every task."""
     previous: dict[str, KRStatus]
     """Each key result's status at the previous evaluation."""
+    task_ids: dict[TaskKey, int] = field(default_factory=dict)
+    """Store ids of `tasks` (filled by a recording compute)."""
+    incremental: bool = False
+    """True when `tasks` is the changed subset rather than every task."""
+    update: TallyUpdate | None = None
+    """The stored tallies this evaluation came from (None for a read-only compute)."""
 
     @property
     def status_changes(self) -> list[str]:
@@ -41,16 +72,143 @@ class Computed:
 
 
 def compute(
-    store: Store, config: Config, *, now: datetime, record: bool, run_id: int | None = None
+    store: Store,
+    config: Config,
+    *,
+    now: datetime,
+    record: bool,
+    run_id: int | None = None,
+    full: bool = False,
+    instances: Sequence[str] | None = None,
 ) -> Computed:
     """Evaluate every objective over the stored tasks.
 
-    With `record`, the config's OKR definitions are upserted and the results, history and
-    task mapping stored; without it nothing is written (the dashboard and `status` read only).
+    With `record`, the config's OKR definitions are upserted, the stored mapping and tallies
+    refreshed (incrementally unless `full`), the results recorded, and the tasks to plan of
+    each of `instances` (default: every enabled one) loaded; call `acknowledge` once an
+    instance's plans are written. Without `record` nothing is written (`status`, `report`).
     """
+    if not record:
+        return _compute_in_memory(store, config, now=now)
+    names = list(instances) if instances is not None else _enabled(config)
     with store.session() as session:
-        if record:
-            sync_definitions(session, config.objectives, config.initiatives)
+        sync_definitions(session, config.objectives, config.initiatives)
+        update = refresh_tallies(session, config, now=now, full=full)
+        history = value_history(session)
+        entries = checkins(session)
+        previous = {kr: status for kr, (status, _, _) in latest_statuses(session).items()}
+        evaluation = evaluate_tallies(config, update.tallies, entries, history, now=now)
+        refresh = config.push.comment_refresh
+        wanted = {
+            name: plan_inputs_changed(session, name, update, evaluation, now=now, refresh=refresh)
+            for name in names
+        }
+        record_evaluation(
+            session,
+            evaluation.objectives,
+            list(evaluation.initiatives.values()),
+            run_id,
+            now,
+        )
+    with_ids: list[tuple[int, Task]] = []
+    with store.session() as session:
+        for name, ids in wanted.items():
+            if ids is None:
+                with_ids += load_tasks_with_ids(session, name, include_raw=False)
+        some = set().union(*(ids for ids in wanted.values() if ids is not None))
+        if some:
+            loaded = load_tasks_by_id(session, some)
+            with_ids += [(i, loaded[i]) for i in sorted(loaded) if not loaded[i].deleted]
+        links = load_links(session, [task_id for task_id, _ in with_ids])
+    mapping = _partial_mapping(with_ids, links, config)
+    return Computed(
+        evaluation=replace(evaluation, mapping=mapping, partial=True),
+        tasks=[task for _, task in with_ids],
+        previous=previous,
+        task_ids={(t.connector, t.external_id): task_id for task_id, t in with_ids},
+        incremental=any(ids is not None for ids in wanted.values()),
+        update=update,
+    )
+
+
+def acknowledge(store: Store, computed: Computed, instance: str, *, now: datetime) -> None:
+    """Record that `instance`'s plans from `computed` are written to its queue.
+
+    Until then the same tasks are planned again by the next compute (a crash or a failed
+    connector loses nothing). A read-only compute has nothing to acknowledge.
+    """
+    if computed.update is None:
+        return
+    with store.session() as session:
+        acknowledge_plans(session, instance, computed.update, computed.evaluation, now)
+
+
+def _enabled(config: Config) -> list[str]:
+    return [name for name, settings in config.connectors.items() if settings.enabled]
+
+
+def evaluate_tallies(
+    config: Config,
+    tallies: Mapping[TallyKey, TaskTally],
+    entries: Sequence[CheckIn],
+    history: History,
+    *,
+    now: datetime,
+) -> Evaluation:
+    """Every result from the stored tallies; the evaluation's mapping is left empty."""
+    empty = TaskTally()
+    initiative_results = {}
+    for initiative in config.initiatives:
+        tallied = settled(tallies.get((INITIATIVE, initiative.id), empty))
+        initiative_results[initiative.id] = tallied_progress(
+            initiative, tallied, task_count(tallied)
+        )
+    measures = {
+        kr.id: measure_tallied(kr, tallies.get((KEY_RESULT, kr.id)))
+        for objective in config.objectives
+        for kr in objective.key_results
+        if kr.source is KeyResultSource.TASKS
+    }
+    return evaluate_measured(
+        config.objectives,
+        config.initiatives,
+        initiative_results,
+        measures,
+        TaskMapping(by_task={}, by_initiative={}, by_key_result={}),
+        entries,
+        history,
+        now=now,
+        tolerance=config.engine.tolerance,
+        confidence_overrides=config.engine.confidence_overrides,
+    )
+
+
+def _partial_mapping(
+    with_ids: Sequence[tuple[int, Task]], links: Mapping[int, Links], config: Config
+) -> TaskMapping:
+    """The mapping restricted to the loaded tasks, from their stored links."""
+    by_initiative: dict[str, list[TaskView]] = {i.id: [] for i in config.initiatives}
+    by_key_result: dict[str, list[TaskView]] = {
+        kr.id: []
+        for objective in config.objectives
+        for kr in objective.key_results
+        if kr.source is KeyResultSource.TASKS
+    }
+    by_task: dict[TaskKey, frozenset[str]] = {}
+    empty = Links()
+    for task_id, task in with_ids:
+        found = links.get(task_id, empty)
+        if found.initiatives:
+            by_task[(task.connector, task.external_id)] = found.initiatives
+        for initiative_id in found.initiatives:
+            by_initiative.setdefault(initiative_id, []).append(task)
+        for kr_id in found.key_results:
+            by_key_result.setdefault(kr_id, []).append(task)
+    return TaskMapping(by_task=by_task, by_initiative=by_initiative, by_key_result=by_key_result)
+
+
+def _compute_in_memory(store: Store, config: Config, *, now: datetime) -> Computed:
+    with store.session() as session:
         tasks = load_tasks(session, include_raw=False)
         history = value_history(session)
         entries = checkins(session)
@@ -66,17 +224,4 @@ def compute(
         confidence_overrides=config.engine.confidence_overrides,
         label_prefix=config.push.label_prefix,
     )
-    if record:
-        with store.session() as session:
-            record_evaluation(
-                session,
-                evaluation.objectives,
-                list(evaluation.initiatives.values()),
-                run_id,
-                now,
-            )
-            mapping: dict[StoreTaskKey, frozenset[str]] = {
-                key: ids for key, ids in evaluation.task_initiatives.items()
-            }
-            replace_task_initiatives(session, mapping, replace_all=True)
     return Computed(evaluation=evaluation, tasks=tasks, previous=previous)

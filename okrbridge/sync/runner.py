@@ -11,12 +11,13 @@ import logging
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import ExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import distinct, func, select
+from sqlalchemy.orm import Session
 
 from okrbridge.config.schema import Config
 from okrbridge.connector.base import Connector, ConnectorStats
@@ -25,10 +26,12 @@ from okrbridge.domain import TaskRef
 from okrbridge.engine import Evaluation
 from okrbridge.marks import StatusLabels
 from okrbridge.store.db import Store
-from okrbridge.store.models import TaskRow
+from okrbridge.store.models import PushStateRow, TaskInitiativeRow, TaskRow
+from okrbridge.store.repos._sql import chunked
 from okrbridge.store.repos.runs import finish_run, start_run
-from okrbridge.sync.compute import Computed, compute
+from okrbridge.sync.compute import Computed, acknowledge, compute
 from okrbridge.sync.lease import InstanceBusy, instance_lease
+from okrbridge.sync.plan import Pushed
 from okrbridge.sync.planning import TaskPlan, plan_connector
 from okrbridge.sync.pull import PullResult, needs_full_pass, pull_into_store
 from okrbridge.sync.push import DrainResult, drain
@@ -146,7 +149,9 @@ def run_sync(
                 report.run_id = start_run(session, name, kind, dry_run)
             if pull:
                 _guard(report, partial(_pull, store, connector, report, observer, now))
-        computed = compute(store, config, now=now, record=not dry_run)
+        computed = compute(
+            store, config, now=now, record=not dry_run, full=full, instances=list(connectors)
+        )
         for name, connector in connectors.items():
             step = partial(
                 _push,
@@ -237,20 +242,21 @@ def _push(
     assert report.run_id is not None
     dry_run = options.dry_run
     instance = connector.instance
-    # The tasks were loaded once for the evaluation; nothing changed them since.
+    # The compute loaded the tasks to plan (all of them, or those whose inputs changed).
     tasks = [t for t in computed.tasks if t.connector == instance]
     with store.session() as session:
-        ids = dict(
-            session.execute(
-                select(TaskRow.external_id, TaskRow.id).where(TaskRow.connector == instance)
-            ).all()
-        )
-        pushed = load_pushed(session, instance)
+        if computed.update is not None:  # a recording compute knows the ids
+            ids = {t.external_id: computed.task_ids[(instance, t.external_id)] for t in tasks}
+        else:
+            ids = dict(
+                session.execute(
+                    select(TaskRow.external_id, TaskRow.id).where(TaskRow.connector == instance)
+                ).all()
+            )
+        pushed = _pushed_of(session, instance, list(ids.values())) if tasks else {}
+        report.mapped = _mapped_count(session, instance)
     with_ids = [(ids[t.external_id], t) for t in tasks if t.external_id in ids]
     evaluation = computed.evaluation
-    report.mapped = sum(
-        1 for t in tasks if evaluation.initiatives_for((t.connector, t.external_id))
-    )
     plans = plan_connector(
         config,
         config.connectors[instance],
@@ -275,6 +281,7 @@ def _push(
         return
     with store.session() as session:
         report.writes_planned = replace_plan(session, instance, plans, report.run_id)
+    acknowledge(store, computed, instance, now=options.now)
     progress = (
         None
         if observer is None
@@ -291,6 +298,39 @@ def _push(
     elif result.errors:
         shown = "; ".join(result.errors[:3]) + ("; ..." if len(result.errors) > 3 else "")
         report.error = f"{len(result.errors)} write(s) failed: {shown}"
+
+
+def _pushed_of(session: Session, instance: str, task_ids: list[int]) -> dict[int, Pushed]:
+    """What the bridge last wrote to the given tasks (not the whole instance)."""
+    if len(task_ids) > _WHOLE_INSTANCE:
+        return load_pushed(session, instance)
+    found: dict[int, Pushed] = {}
+    for chunk in chunked(sorted(task_ids)):
+        rows = session.scalars(select(PushStateRow).where(PushStateRow.task_id.in_(chunk)))
+        found.update((r.task_id, _as_pushed(r)) for r in rows)
+    return found
+
+
+_PUSHED_FIELDS = tuple(f.name for f in fields(Pushed))
+
+
+def _as_pushed(row: PushStateRow) -> Pushed:
+    """The `Pushed` view of a push-state row (the columns named like its fields)."""
+    return Pushed(**{name: getattr(row, name) for name in _PUSHED_FIELDS})
+
+
+_WHOLE_INSTANCE = 20_000
+"""Above this many tasks to plan, one query over the instance's push state is cheaper."""
+
+
+def _mapped_count(session: Session, instance: str) -> int:
+    """Live tasks of `instance` that serve at least one initiative."""
+    query = (
+        select(func.count(distinct(TaskInitiativeRow.task_id)))
+        .join(TaskRow, TaskRow.id == TaskInitiativeRow.task_id)
+        .where(TaskRow.connector == instance, TaskRow.deleted.is_(False))
+    )
+    return int(session.scalar(query) or 0)
 
 
 def change_actions_of(plan: TaskPlan) -> list[tuple[str, str]]:

@@ -10,6 +10,7 @@ from datetime import timedelta
 import pytest
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import select
+from structlog.testing import capture_logs
 
 from okrbridge.config.schema import ScheduleSettings
 from okrbridge.connector.registry import ConnectorRegistry
@@ -69,7 +70,11 @@ def test_a_held_lease_makes_others_wait_until_it_expires(
     jobs = make_jobs(store, tool, url, "b")
     with store.session() as session:  # a replica that took the lease and died
         assert acquire_lease(session, "sync:mem", "dead-replica", 0.6)
-    assert jobs.incremental("mem") is JobOutcome.BUSY
+    with capture_logs() as logs:
+        assert jobs.incremental("mem") is JobOutcome.BUSY
+    skipped = [e for e in logs if e["event"] == "job skipped: instance busy"]
+    assert [e["log_level"] for e in skipped] == ["info"]
+    assert skipped[0]["holder"] == "dead-replica"  # not host:pid:...: shown as it is
     assert runs(store) == []
     time.sleep(0.7)
     assert jobs.incremental("mem") is JobOutcome.RAN

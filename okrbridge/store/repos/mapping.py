@@ -1,4 +1,9 @@
-"""Which initiatives each task belongs to (written by the engine's mapping step)."""
+"""Which initiatives (and task-counting key results) each task belongs to.
+
+The incremental compute writes these by difference for the tasks that changed
+(`load_links` + `apply_link_changes`); `replace_task_initiatives` remains for callers that
+hold a whole mapping.
+"""
 
 from __future__ import annotations
 
@@ -9,13 +14,26 @@ from sqlalchemy import Table, bindparam, delete, insert, select
 from sqlalchemy.orm import Session
 
 from okrbridge.domain import TaskRef
-from okrbridge.store.models import TaskInitiativeRow
+from okrbridge.store.models import TaskInitiativeRow, TaskKeyResultRow, TaskRow
 from okrbridge.store.repos._sql import chunked
 from okrbridge.store.repos.tasks import get_task_ids
 
-__all__ = ["MappingChange", "TaskKey", "load_task_initiatives", "replace_task_initiatives"]
+__all__ = [
+    "Links",
+    "MappingChange",
+    "TaskKey",
+    "apply_link_changes",
+    "load_links",
+    "load_task_initiatives",
+    "replace_task_initiatives",
+    "tasks_of_initiatives",
+]
 
 LINKS: Table = TaskInitiativeRow.__table__  # type: ignore[assignment]
+KR_LINKS: Table = TaskKeyResultRow.__table__  # type: ignore[assignment]
+TASKS: Table = TaskRow.__table__  # type: ignore[assignment]
+
+_EMPTY: frozenset[str] = frozenset()
 
 TaskKey = int | TaskRef | tuple[str, str]
 """A task as a store id, a `TaskRef`, or a `(connector, external_id)` pair."""
@@ -95,4 +113,84 @@ def _existing(session: Session, task_ids: list[int] | None) -> dict[int, set[str
     for batch in batches:
         for task_id, initiative in session.execute(batch):
             found.setdefault(task_id, set()).add(initiative)
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class Links:
+    """A task's initiatives and the task-counting key results that count it."""
+
+    initiatives: frozenset[str] = _EMPTY
+    key_results: frozenset[str] = _EMPTY
+
+
+def load_links(session: Session, task_ids: Iterable[int]) -> dict[int, Links]:
+    """The stored links of the given tasks (tasks linked to nothing are absent)."""
+    initiatives: dict[int, set[str]] = {}
+    key_results: dict[int, set[str]] = {}
+    for chunk in chunked(sorted(set(task_ids))):
+        for table, column, found in (
+            (LINKS, LINKS.c.initiative_id, initiatives),
+            (KR_LINKS, KR_LINKS.c.key_result_id, key_results),
+        ):
+            query = select(table.c.task_id, column).where(table.c.task_id.in_(chunk))
+            for task_id, target in session.execute(query):
+                found.setdefault(task_id, set()).add(target)
+    return {
+        task_id: Links(
+            frozenset(initiatives.get(task_id, ())), frozenset(key_results.get(task_id, ()))
+        )
+        for task_id in initiatives.keys() | key_results.keys()
+    }
+
+
+def apply_link_changes(
+    session: Session, before: Mapping[int, Links], after: Mapping[int, Links]
+) -> MappingChange:
+    """Write the difference between tasks' stored links (`before`) and their new ones.
+
+    Tasks absent from `after` keep their links; absent from `before`, they had none.
+    """
+    empty = Links()
+    added: list[tuple[Table, str, int, str]] = []
+    removed: list[tuple[Table, str, int, str]] = []
+    for task_id, new in after.items():
+        old = before.get(task_id, empty)
+        if old == new:
+            continue
+        for table, name, old_ids, new_ids in (
+            (LINKS, "initiative_id", old.initiatives, new.initiatives),
+            (KR_LINKS, "key_result_id", old.key_results, new.key_results),
+        ):
+            removed += ((table, name, task_id, t) for t in old_ids - new_ids)
+            added += ((table, name, task_id, t) for t in new_ids - old_ids)
+    for table, name in ((LINKS, "initiative_id"), (KR_LINKS, "key_result_id")):
+        gone = [{"t": task_id, "i": target} for tb, _, task_id, target in removed if tb is table]
+        if gone:
+            session.execute(
+                delete(table).where(
+                    table.c.task_id == bindparam("t"), table.c[name] == bindparam("i")
+                ),
+                gone,
+            )
+        new_rows = [{"task_id": t, name: target} for tb, _, t, target in added if tb is table]
+        if new_rows:
+            session.execute(insert(table), new_rows)
+    return MappingChange(added=len(added), removed=len(removed))
+
+
+def tasks_of_initiatives(
+    session: Session, initiative_ids: Iterable[str], *, connector: str | None = None
+) -> set[int]:
+    """Store ids of the live tasks mapped to any of the given initiatives (of `connector`)."""
+    found: set[int] = set()
+    for chunk in chunked(sorted(set(initiative_ids))):
+        query = (
+            select(LINKS.c.task_id)
+            .join(TASKS, TASKS.c.id == LINKS.c.task_id)
+            .where(LINKS.c.initiative_id.in_(chunk), TASKS.c.deleted.is_(False))
+        )
+        if connector is not None:
+            query = query.where(TASKS.c.connector == connector)
+        found.update(session.scalars(query))
     return found

@@ -11,26 +11,32 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Table, Text, cast, literal, select, update
+from sqlalchemy import ColumnElement, Select, Table, Text, cast, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from okrbridge.domain import StatusCategory, Task, TaskRef
-from okrbridge.store.models import SyncRunRow, TaskRow
-from okrbridge.store.repos._sql import chunked, now_or, rowcount, upsert_insert
+from okrbridge.store.models import SyncRunRow, TaskChangeRow, TaskRow
+from okrbridge.store.repos._sql import chunked, now_or, upsert_insert
 from okrbridge.store.text import clean, clean_text, may_need_cleaning
 
 __all__ = [
+    "StoredTask",
     "UpsertResult",
     "content_hash",
     "get_task_ids",
+    "iter_stored_tasks",
     "load_tasks",
+    "load_tasks_by_id",
+    "load_tasks_with_ids",
     "mark_deleted",
     "mark_unseen_deleted",
+    "note_changed",
     "task_row",
     "upsert_tasks",
 ]
 
 TASKS: Table = TaskRow.__table__  # type: ignore[assignment]
+CHANGES: Table = TaskChangeRow.__table__  # type: ignore[assignment]
 
 _CONTENT = (
     "key",
@@ -204,6 +210,17 @@ def _write_rows(
         set_={name: stmt.excluded[name] for name in refresh},
     )
     session.execute(stmt, params)
+    note_changed(session, [(row["connector"], row["external_id"]) for row in rows])
+
+
+def note_changed(session: Session, refs: Sequence[tuple[str, str]]) -> None:
+    """Record that these tasks were written: the next compute re-evaluates them (and only them).
+
+    Every write to a task's content goes through here (upserts and deletion marks), so the
+    compute needs no scan of the store to learn what changed.
+    """
+    if refs:
+        session.execute(insert(CHANGES), [{"connector": c, "external_id": e} for c, e in refs])
 
 
 def _touch(
@@ -225,7 +242,7 @@ def mark_deleted(session: Session, connector: str, ids: Iterable[str]) -> int:
     Ids are normalised as stored (`okrbridge.store.text`)."""
     count = 0
     for chunk in chunked(sorted({clean_text(i) for i in ids})):
-        result = session.execute(
+        gone = session.scalars(
             update(TASKS)
             .where(
                 TASKS.c.connector == connector,
@@ -233,8 +250,10 @@ def mark_deleted(session: Session, connector: str, ids: Iterable[str]) -> int:
                 TASKS.c.deleted.is_(False),
             )
             .values(deleted=True, content_hash=None)
-        )
-        count += rowcount(result)
+            .returning(TASKS.c.external_id)
+        ).all()
+        note_changed(session, [(connector, external_id) for external_id in gone])
+        count += len(gone)
     return count
 
 
@@ -248,10 +267,14 @@ def mark_unseen_deleted(session: Session, connector: str, run_id: int) -> int:
     condition = [TASKS.c.connector == connector, TASKS.c.deleted.is_(False), unseen]
     if started is not None:
         condition.append(TASKS.c.last_seen_at < started)
-    result = session.execute(
-        update(TASKS).where(*condition).values(deleted=True, content_hash=None)
-    )
-    return rowcount(result)
+    gone = session.scalars(
+        update(TASKS)
+        .where(*condition)
+        .values(deleted=True, content_hash=None)
+        .returning(TASKS.c.external_id)
+    ).all()
+    note_changed(session, [(connector, external_id) for external_id in gone])
+    return len(gone)
 
 
 _JSON_COLUMNS = ("labels", "assignees", "fields", "raw", "container_aliases")
@@ -272,6 +295,46 @@ def load_tasks(
     Rows are trusted (they were validated on the way in), so objects are built without
     validation; `include_raw=False` skips decoding the payloads when only content is needed.
     """
+    return [
+        task
+        for _, task in load_tasks_with_ids(
+            session, connector, include_deleted, include_raw=include_raw
+        )
+    ]
+
+
+def load_tasks_with_ids(
+    session: Session,
+    connector: str | None = None,
+    include_deleted: bool = False,
+    *,
+    include_raw: bool = True,
+) -> list[tuple[int, Task]]:
+    """`load_tasks` with each task's store id."""
+    conditions: list[ColumnElement[bool]] = []
+    if connector is not None:
+        conditions.append(TASKS.c.connector == connector)
+    if not include_deleted:
+        conditions.append(TASKS.c.deleted.is_(False))
+    query = _task_query(include_raw).where(*conditions).order_by(TASKS.c.id)
+    with _gc_paused():
+        return list(_build_tasks(session, query))
+
+
+def load_tasks_by_id(
+    session: Session, task_ids: Iterable[int], *, include_raw: bool = False
+) -> dict[int, Task]:
+    """The given stored tasks (deleted ones too) as domain objects, by store id."""
+    wanted = sorted(set(task_ids))
+    found: dict[int, Task] = {}
+    with _gc_paused():
+        for chunk in chunked(wanted):
+            query = _task_query(include_raw).where(TASKS.c.id.in_(chunk))
+            found.update(_build_tasks(session, query))
+    return found
+
+
+def _task_query(include_raw: bool) -> Select[Any]:
     raw_column = TASKS.c.raw if include_raw else literal("{}")
     json_columns = [
         TASKS.c.labels,
@@ -280,32 +343,100 @@ def load_tasks(
         raw_column,
         TASKS.c.container_aliases,
     ]
-    query = select(
+    return select(
+        TASKS.c.id,
         *(TASKS.c[name] for name in _PLAIN_COLUMNS),
         # The JSON columns come back as text and are decoded with one call per row: per-call
         # overhead, not parsing, dominates decoding many small documents.
         *(cast(column, Text) for column in json_columns),
-    ).order_by(TASKS.c.id)
-    if connector is not None:
-        query = query.where(TASKS.c.connector == connector)
-    if not include_deleted:
-        query = query.where(TASKS.c.deleted.is_(False))
+    )
+
+
+def _build_tasks(session: Session, query: Select[Any]) -> Iterator[tuple[int, Task]]:
     categories = {category.value: category for category in StatusCategory}
-    plain = len(_PLAIN_COLUMNS)
-    tasks: list[Task] = []
-    with _gc_paused():
+    plain = len(_PLAIN_COLUMNS) + 1
+    for row in session.execute(query).all():
+        fields = dict(zip(_PLAIN_COLUMNS, row[1:plain], strict=True))
+        labels, assignees, extra, raw, aliases = json.loads("[{},{},{},{},{}]".format(*row[plain:]))
+        fields.update(labels=tuple(labels), assignees=tuple(assignees), fields=extra, raw=raw)
+        fields["container_aliases"] = tuple(aliases)
+        fields["status_category"] = categories[fields["status_category"]]
+        fields["marks"] = None  # marks live in push_state, not on the stored task
+        yield row[0], _trusted_task(fields)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredTask:
+    """The columns of a stored task the engine maps and tallies (a `TaskView`), with its id."""
+
+    id: int
+    connector: str
+    external_id: str
+    container: str
+    labels: tuple[str, ...]
+    assignees: tuple[str, ...]
+    status_category: str
+    excluded: bool
+    estimate: float | None
+    parent: str | None
+    title: str
+    fields: dict[str, Any]
+    deleted: bool
+    container_aliases: tuple[str, ...] = ()
+
+
+_STORED = ("id", "connector", "external_id", "container", "status_category", "excluded")
+_STORED_TAIL = ("estimate", "parent", "title", "deleted")
+
+
+def _stored_query() -> Select[Any]:
+    return select(
+        *(TASKS.c[name] for name in _STORED),
+        *(TASKS.c[name] for name in _STORED_TAIL),
+        *(
+            cast(TASKS.c[name], Text)
+            for name in ("labels", "assignees", "fields", "container_aliases")
+        ),
+    )
+
+
+def _stored(row: Sequence[Any]) -> StoredTask:
+    labels, assignees, extra, aliases = json.loads("[{},{},{},{}]".format(*row[10:]))
+    return StoredTask(
+        row[0], row[1], row[2], row[3], tuple(labels), tuple(assignees), row[4],
+        bool(row[5]), row[6], row[7], row[8], extra, bool(row[9]), tuple(aliases),
+    )  # fmt: skip
+
+
+def iter_stored_tasks(
+    session: Session,
+    *,
+    page: int = 20_000,
+    refs: Sequence[tuple[str, str]] | None = None,
+) -> Iterator[list[StoredTask]]:
+    """Stored tasks (deleted ones too) in pages of at most `page`, as light `StoredTask`s.
+
+    Every task in id order (keyset pagination: memory stays at one page), or only `refs`.
+    """
+    if refs is not None:
+        by_connector: dict[str, list[str]] = {}
+        for connector, external_id in refs:
+            by_connector.setdefault(connector, []).append(external_id)
+        for connector, ids in by_connector.items():
+            for chunk in chunked(sorted(set(ids))):
+                query = _stored_query().where(
+                    TASKS.c.connector == connector, TASKS.c.external_id.in_(chunk)
+                )
+                yield [_stored(row) for row in session.execute(query)]
+        return
+    after = -1
+    while True:
+        query = _stored_query().where(TASKS.c.id > after).order_by(TASKS.c.id).limit(page)
         rows = session.execute(query).all()
-        for row in rows:
-            fields = dict(zip(_PLAIN_COLUMNS, row[:plain], strict=True))
-            labels, assignees, extra, raw, aliases = json.loads(
-                "[{},{},{},{},{}]".format(*row[plain:])
-            )
-            fields.update(labels=tuple(labels), assignees=tuple(assignees), fields=extra, raw=raw)
-            fields["container_aliases"] = tuple(aliases)
-            fields["status_category"] = categories[fields["status_category"]]
-            fields["marks"] = None  # marks live in push_state, not on the stored task
-            tasks.append(_trusted_task(fields))
-    return tasks
+        if not rows:
+            return
+        yield [_stored(row) for row in rows]
+        after = rows[-1][0]
 
 
 @contextmanager
