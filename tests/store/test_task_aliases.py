@@ -32,7 +32,7 @@ def test_aliases_round_trip_and_a_change_of_them_rewrites_the_row(store: Store) 
         assert load_tasks(session)[0].container_aliases == ()
 
 
-def test_rows_stored_before_0005_load_with_no_aliases(db_url: str) -> None:
+def test_rows_stored_before_0004_load_with_no_aliases(db_url: str) -> None:
     store = Store(db_url)
     with store.engine.connect() as connection:
         config = _config(connection)
@@ -47,7 +47,7 @@ def test_rows_stored_before_0005_load_with_no_aliases(db_url: str) -> None:
             )
         )
         connection.commit()
-    assert "0005" in upgrade(store)
+    assert "0004" in upgrade(store)
     with store.session() as session:
         [old] = load_tasks(session)
     assert (old.key, old.container_aliases) == ("MKT-1", ())
