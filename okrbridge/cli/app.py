@@ -138,11 +138,21 @@ def sync(
         bool, typer.Option("--full", help="Full pass: re-read everything, detect deletions.")
     ] = False,
     json: JsonOption = False,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            help="Also write every planned write (labels and whole comments) to this file; "
+            "the terminal shows the first ones per connector.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Pull tasks, compute key results and push status labels and comments."""
     from okrbridge.cli.sync import run_sync_command
 
-    run_sync_command(config, dry_run=dry_run, connectors=connector or [], full=full, as_json=json)
+    run_sync_command(
+        config, dry_run=dry_run, connectors=connector or [], full=full, as_json=json, out=out
+    )
 
 
 @app.command()
