@@ -64,8 +64,21 @@ def _root(
         bool,
         typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
     ] = False,
+    debug: Annotated[
+        bool,
+        typer.Option(
+            "--debug", help="Show tracebacks (also OKRBRIDGE_DEBUG=1); errors are one line without."
+        ),
+    ] = False,
 ) -> None:
     """okrbridge keeps OKRs and the tools where the work happens in sync, both ways."""
+    import os
+
+    from okrbridge.cli.common import DEBUG_ENV, setup_cli_logging
+
+    if debug:
+        os.environ[DEBUG_ENV] = "1"
+    setup_cli_logging()
 
 
 @app.command()
@@ -312,5 +325,12 @@ def report(
 
 
 def main() -> None:
-    """Console-script entry point."""
-    app()
+    """Console-script entry point: an unexpected error is one line unless debugging."""
+    from okrbridge.cli.common import debug_enabled, report_crash
+
+    try:
+        app()
+    except Exception as exc:
+        if debug_enabled():
+            raise
+        report_crash(exc)

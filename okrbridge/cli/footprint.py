@@ -169,6 +169,8 @@ def _print_connector(
 
     footprint = footprint_of(connector.planned)
     heading = Text(f"{connector.instance} ({connector.type})", style="bold")
+    if not connector.ok and not footprint.tasks:
+        return  # its error is in the summary
     if not footprint.tasks:
         heading.append(": nothing to write", style="")
         console.print(heading)

@@ -78,7 +78,7 @@ def run_sync_command(
     from okrbridge.connector.registry import default_registry
     from okrbridge.sync.runner import run_sync
 
-    loaded = load(path)
+    loaded = load(path, only=connectors)
     unknown = [name for name in connectors if name not in loaded.config.connectors]
     if unknown:
         known = ", ".join(loaded.config.connectors) or "none"
@@ -178,7 +178,8 @@ def print_summary(report: SyncReport) -> None:
     print_counts(console, report)
     for c in report.connectors:
         if c.error:
-            console.print(f"[red]{escape(c.instance)} failed:[/] {escape(c.error)}", soft_wrap=True)
+            error = c.error.removeprefix(f"{c.instance}: ")
+            console.print(f"[red]{escape(c.instance)} failed:[/] {escape(error)}", soft_wrap=True)
     if report.key_result_status_changes:
         changed = ", ".join(report.key_result_status_changes)
         console.print(f"Key results whose status changed: {changed}", markup=False)
@@ -190,7 +191,7 @@ def run_cleanup_command(path: Path | None, *, connectors: list[str], dry_run: bo
     from okrbridge.connector.registry import default_registry
     from okrbridge.sync.cleanup import run_cleanup
 
-    loaded = load(path)
+    loaded = load(path, only=connectors)
     with open_store(loaded) as store:
         reports = run_cleanup(
             loaded.config,
