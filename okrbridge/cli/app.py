@@ -119,6 +119,24 @@ def status(config: ConfigOption = None, json: JsonOption = False) -> None:
 
 
 @app.command()
+def explain(
+    task: Annotated[
+        str,
+        typer.Argument(
+            metavar="INSTANCE:TASK",
+            help="e.g. jira-mkt:MKT-12, github-game:acme/app#12, trello-launch:<card id or "
+            "short link>.",
+        ),
+    ],
+    config: ConfigOption = None,
+) -> None:
+    """Why a task maps where it does: each rule's conditions, its key results, its marks."""
+    from okrbridge.cli.explain import run_explain
+
+    run_explain(config, task)
+
+
+@app.command()
 def checkin(
     key_result: Annotated[str, typer.Argument(metavar="KR_ID", help="Key result id.")],
     value: Annotated[float, typer.Argument(help="The key result's current value.")],

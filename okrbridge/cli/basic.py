@@ -39,6 +39,37 @@ def run_config_check(path: Path | None) -> None:
         f"{len(config.initiatives)} initiative(s), connectors: "
         f"{', '.join(enabled) if enabled else 'none enabled'}"
     )
+    _check_mapping(loaded)
+
+
+def _check_mapping(loaded: LoadedConfig) -> None:
+    """With tasks in the store from an earlier sync, name initiatives and rules matching none.
+
+    Optional and read-only: no store yet (or an unreadable one) means nothing to say.
+    """
+    from okrbridge.cli.common import store_url
+    from okrbridge.cli.explain import print_unmatched
+    from okrbridge.store.db import Store
+    from okrbridge.sync.compute import compute
+
+    url = store_url(loaded)
+    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
+        return
+    store = None
+    try:
+        store = Store(url)
+        computed = compute(store, loaded.config, now=datetime.now(UTC), record=False)
+    except Exception:  # no tables yet, database down: the check above stands on its own
+        return
+    finally:
+        if store is not None:
+            store.dispose()
+    if computed.tasks:
+        stdout().print(
+            f"Mapping checked against the {len(computed.tasks)} task(s) the last sync stored.",
+            markup=False,
+        )
+        print_unmatched(stdout(), loaded.config, computed.evaluation, computed.tasks)
 
 
 def _no_config_anywhere(path: Path | None) -> bool:

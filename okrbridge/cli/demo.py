@@ -185,17 +185,23 @@ def _print_next_steps(config_path: Path, report: SyncReport, seconds: float) -> 
 
 def run_sandbox(port: int) -> None:
     from okrbridge.sandbox import describe_sandbox
+    from okrbridge.sandbox.worked_example import render_config
 
+    store = demo_dir(None).parent / "sandbox" / "okrbridge-sandbox.sqlite3"
+    store.parent.mkdir(parents=True, exist_ok=True)
+    store.unlink(missing_ok=True)  # fresh simulators, fresh ids: yesterday's tasks are gone
     with running_simulators(port) as sims:
         if not sims:
             fail("no connector with a simulator is installed", EXIT_FAILURE)
         servers = {s.instance: (srv.url, tool) for s, srv, tool in sims}
+        config = render_config([s for s, _, _ in sims], f"sqlite:///{store}", date.today())
         # Raw text: these lines are meant to be copied, so no wrapping or markup.
-        typer.echo(describe_sandbox(servers))
+        typer.echo(describe_sandbox(servers, config))
         typer.echo(
-            "Seeded with the README's worked example. Export the credentials above, put the "
-            "connector tables into your okrbridge.toml (`okrbridge init` writes one), then run "
-            "`okrbridge sync --dry-run` and `okrbridge sync` as often as you like.\n"
+            "\nSeeded with the README's worked example. Export the credentials above, save the "
+            "complete okrbridge.toml above (its initiatives match the seeded tasks), then run "
+            "`okrbridge sync --dry-run`, `okrbridge sync` and `okrbridge explain "
+            "jira-mkt:MKT-3` as often as you like.\n"
             "Serving until Ctrl-C ..."
         )
         try:

@@ -44,6 +44,9 @@ def run_status(path: Path | None, *, as_json: bool) -> None:
         typer.echo(json.dumps(status_json(loaded.config, computed.evaluation, runs, now), indent=2))
         return
     print_status(loaded.config, computed.evaluation, runs)
+    from okrbridge.cli.explain import print_unmatched
+
+    print_unmatched(stdout(), loaded.config, computed.evaluation, computed.tasks)
 
 
 def run_json(run: SyncRunRow) -> dict[str, Any]:

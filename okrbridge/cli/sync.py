@@ -11,10 +11,12 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from okrbridge.cli.common import EXIT_FAILURE, EXIT_USAGE, fail, load, open_store, stderr, stdout
+from okrbridge.cli.explain import print_unmatched, unmatched_lines
 
 if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
 
+    from okrbridge.config.schema import Config
     from okrbridge.sync.cleanup import CleanupReport
     from okrbridge.sync.runner import SyncReport
 
@@ -95,19 +97,27 @@ def run_sync_command(
             env=dict(os.environ),
         )
     if as_json:
-        typer.echo(json.dumps(sync_json(report), indent=2))
+        typer.echo(json.dumps(sync_json(report, loaded.config), indent=2))
     else:
         print_footprint(report, out)
         print_summary(report)
+        if report.evaluation is not None:
+            print_unmatched(stdout(), loaded.config, report.evaluation, None)
     if not report.ok:
         raise typer.Exit(EXIT_FAILURE)
 
 
-def sync_json(report: SyncReport) -> dict[str, Any]:
+def sync_json(report: SyncReport, config: Config | None = None) -> dict[str, Any]:
     """The `sync --json` document (stable: fields are only ever added)."""
     from okrbridge.cli.footprint import footprint_json
 
+    notes = (
+        unmatched_lines(config, report.evaluation, None)
+        if config is not None and report.evaluation is not None
+        else []
+    )
     return {
+        "mapping_notes": notes,
         "dry_run": report.dry_run,
         "ok": report.ok,
         "key_result_status_changes": report.key_result_status_changes,

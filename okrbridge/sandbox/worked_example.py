@@ -118,6 +118,22 @@ progress = "weighted"
 
   [[initiatives.match]]
   labels_any = ["reviews"]
+
+[[initiatives]]
+id = "in-game-prompts"
+title = "Ask happy players for a review inside the game"
+key_results = [{{ id = "kr-reviews", weight = 0.5 }}]
+
+  # The game's repository, but only its review work.
+  [[initiatives.match]]
+  connector = "github-game"
+  container = "acme/starfall-game"
+  labels_any = ["reviews"]
+
+  # Marketing's brief for the prompts, found by its title.
+  [[initiatives.match]]
+  connector = "jira-mkt"
+  title_regex = "(?i)review prompt"
 """
 
 
