@@ -143,8 +143,9 @@ def checkin(
     confidence: Annotated[
         str | None,
         typer.Option(
-            help="on_track, needs_attention or off_track: overrides the computed status "
-            "until the next check-in."
+            metavar="[on_track|needs_attention|off_track]",
+            help="Overrides the computed status until the next check-in.",
+            show_default=False,
         ),
     ] = None,
     note: Annotated[str, typer.Option(help="A note kept with the check-in.")] = "",
@@ -241,7 +242,12 @@ def daemon(
 def inbox_list(
     config: ConfigOption = None,
     status: Annotated[
-        str | None, typer.Option(help="pending, done or parked.", show_default=False)
+        str | None,
+        typer.Option(
+            metavar="[pending|done|parked]",
+            help="Only deliveries in this state.",
+            show_default=False,
+        ),
     ] = None,
     connector: Annotated[
         str | None, typer.Option(help="Only this connector instance.", show_default=False)
@@ -274,7 +280,9 @@ def inbox_retry(
 @inbox_app.command("purge")
 def inbox_purge(
     config: ConfigOption = None,
-    status: Annotated[str, typer.Option(help="done or parked.")] = "done",
+    status: Annotated[
+        str, typer.Option(metavar="[done|parked]", help="Which processed deliveries to delete.")
+    ] = "done",
     older_than_days: Annotated[
         float | None,
         typer.Option("--older-than-days", help="Only deliveries older than this.", min=0),
@@ -327,7 +335,9 @@ def report(
     since: Annotated[
         str, typer.Option(help="Window start: a duration back from now (7d, 36h) or a date.")
     ] = "7d",
-    format: Annotated[str, typer.Option("--format", help="md or html.")] = "md",
+    format: Annotated[
+        str, typer.Option("--format", metavar="[md|html]", help="Markdown or a standalone page.")
+    ] = "md",
     out: Annotated[
         Path | None, typer.Option(help="Write to this file (default: stdout).", show_default=False)
     ] = None,
@@ -340,6 +350,20 @@ def report(
     from okrbridge.cli.report import run_report
 
     run_report(config, since=since, fmt=format, out=out, stalled_days=stalled_days)
+
+
+def _whole_short_help(*apps: typer.Typer) -> None:
+    """Command lists show each command's whole first paragraph, wrapped, instead of Click's
+    45-character cut ("Write a commented starter config (the README's worked...")."""
+    for typer_app in apps:
+        for info in typer_app.registered_commands:
+            doc = (info.callback.__doc__ or "") if info.callback else ""
+            first = " ".join(doc.strip().split("\n\n")[0].split())
+            if info.short_help is None and first:
+                info.short_help = first
+
+
+_whole_short_help(app, config_app, db_app, inbox_app, webhooks_app)
 
 
 def main() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -174,3 +175,30 @@ def escape(text: str) -> str:
     from rich.markup import escape as rich_escape
 
     return rich_escape(text)
+
+
+def bound_socket(host: str, port: int) -> socket.socket:
+    """A listening-ready TCP socket on `host`:`port` (port 0: the OS picks a free one), so the
+    address logged is the address really bound."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}", EXIT_USAGE)
+    return sock
+
+
+def concrete_port(host: str, port: int) -> int:
+    """`port`, or for 0 a free port found now (for servers that bind by number themselves)."""
+    if port != 0:
+        return port
+    with bound_socket(host, 0) as sock:
+        return int(sock.getsockname()[1])
+
+
+def url_of(host: str, port: int) -> str:
+    shown = f"[{host}]" if ":" in host else host
+    return f"http://{shown}:{port}/"

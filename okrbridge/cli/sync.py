@@ -195,6 +195,13 @@ def print_summary(report: SyncReport) -> None:
         console.print(f"Key results whose status changed: {changed}", markup=False)
     if not report.connectors:
         console.print("No connector instance is enabled: only check-ins feed the key results.")
+    if report.dry_run and report.connectors:
+        console.print(
+            "Dry run: nothing was written to the tools and no evaluation was recorded, but the "
+            "pulled tasks were saved in the store, so the next sync pulls only what changes "
+            "from now on.",
+            markup=False,
+        )
 
 
 def run_cleanup_command(path: Path | None, *, connectors: list[str], dry_run: bool) -> None:
