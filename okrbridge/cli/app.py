@@ -196,11 +196,24 @@ def cleanup(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="List what would be removed; remove nothing.")
     ] = False,
+    keep_label_definitions: Annotated[
+        bool,
+        typer.Option(
+            "--keep-label-definitions",
+            help="Keep the status label definitions the bridge created on boards/repositories.",
+        ),
+    ] = False,
 ) -> None:
-    """Remove every label and comment the bridge ever wrote, touching nothing else."""
+    """Remove every label, comment and field value the bridge wrote and give back what it
+    replaced, touching nothing else (also from an empty store: the tool is scanned)."""
     from okrbridge.cli.sync import run_cleanup_command
 
-    run_cleanup_command(config, connectors=connector or [], dry_run=dry_run)
+    run_cleanup_command(
+        config,
+        connectors=connector or [],
+        dry_run=dry_run,
+        keep_label_definitions=keep_label_definitions,
+    )
 
 
 @app.command()

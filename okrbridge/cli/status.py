@@ -40,13 +40,34 @@ def run_status(path: Path | None, *, as_json: bool) -> None:
         computed = compute(store, loaded.config, now=now, record=False)
         with store.session() as session:
             runs = {name: run_json(run) for name, run in last_runs(session).items()}
+            parked = parked_json(session)
     if as_json:
-        typer.echo(json.dumps(status_json(loaded.config, computed.evaluation, runs, now), indent=2))
+        document = status_json(loaded.config, computed.evaluation, runs, now, parked)
+        typer.echo(json.dumps(document, indent=2))
         return
-    print_status(loaded.config, computed.evaluation, runs)
+    print_status(loaded.config, computed.evaluation, runs, parked)
     from okrbridge.cli.explain import print_unmatched
 
     print_unmatched(stdout(), loaded.config, computed.evaluation, computed.tasks)
+
+
+def parked_json(session: Any) -> dict[str, list[dict[str, Any]]]:
+    """Per connector instance: the writes the tool refused, parked until the task's desired
+    state changes (they are not retried on every sync)."""
+    from okrbridge.store.models import TaskRow
+    from okrbridge.store.repos.push import parked_writes
+
+    parked: dict[str, list[dict[str, Any]]] = {}
+    for row in parked_writes(session):
+        task = session.get(TaskRow, row.task_id)
+        parked.setdefault(row.connector, []).append(
+            {
+                "task": task.key if task is not None else str(row.task_id),
+                "reason": row.last_error,
+                "since": row.updated_at.isoformat(),
+            }
+        )
+    return parked
 
 
 def run_json(run: SyncRunRow) -> dict[str, Any]:
@@ -88,7 +109,11 @@ def _kr_json(kr: KeyResultResult) -> dict[str, Any]:
 
 
 def status_json(
-    config: Config, evaluation: Evaluation, runs: dict[str, dict[str, Any]], now: datetime
+    config: Config,
+    evaluation: Evaluation,
+    runs: dict[str, dict[str, Any]],
+    now: datetime,
+    parked: dict[str, list[dict[str, Any]]] | None = None,
 ) -> dict[str, Any]:
     """The `status --json` document."""
     return {
@@ -129,6 +154,7 @@ def status_json(
                 "type": settings.type,
                 "enabled": settings.enabled,
                 "last_sync": runs.get(name),
+                "parked_writes": (parked or {}).get(name, []),
             }
             for name, settings in config.connectors.items()
         ],
@@ -145,7 +171,12 @@ def styled(status: KRStatus) -> str:
     return f"[{STATUS_STYLE[status.value]}]{text}[/]"
 
 
-def print_status(config: Config, evaluation: Evaluation, runs: dict[str, dict[str, Any]]) -> None:
+def print_status(
+    config: Config,
+    evaluation: Evaluation,
+    runs: dict[str, dict[str, Any]],
+    parked: dict[str, list[dict[str, Any]]] | None = None,
+) -> None:
     from rich.markup import escape
     from rich.tree import Tree
 
@@ -192,4 +223,9 @@ def print_status(config: Config, evaluation: Evaluation, runs: dict[str, dict[st
                 f"{name} ({settings.type}): last {run['kind']} sync {run['started_at']} {state}, "
                 f"{run['pulled']} pulled, {run['writes_made']} writes"
                 + (f" — {escape(run['error'])}" if run["error"] else "")
+            )
+        for write in (parked or {}).get(name, []):
+            console.print(
+                f"  [yellow]parked[/] {escape(write['task'])}: {escape(write['reason'] or '')} "
+                "[dim](not retried until the task's status changes)[/]"
             )

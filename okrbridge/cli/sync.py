@@ -204,7 +204,13 @@ def print_summary(report: SyncReport) -> None:
         )
 
 
-def run_cleanup_command(path: Path | None, *, connectors: list[str], dry_run: bool) -> None:
+def run_cleanup_command(
+    path: Path | None,
+    *,
+    connectors: list[str],
+    dry_run: bool,
+    keep_label_definitions: bool = False,
+) -> None:
     from okrbridge.connector.registry import default_registry
     from okrbridge.sync.cleanup import run_cleanup
 
@@ -216,6 +222,7 @@ def run_cleanup_command(path: Path | None, *, connectors: list[str], dry_run: bo
             default_registry(),
             only=connectors,
             dry_run=dry_run,
+            keep_label_definitions=keep_label_definitions,
             env=dict(os.environ),
         )
     print_cleanup(reports, dry_run)
@@ -227,9 +234,11 @@ def print_cleanup(reports: list[CleanupReport], dry_run: bool) -> None:
     console = stdout()
     for r in reports:
         verb = "would clean" if dry_run else "cleaned"
+        scanned = " (the store knew none: scanned the tool)" if r.scanned else ""
         console.print(
-            f"[bold]{r.instance}[/]: {verb} {r.tasks} task(s): {r.labels_removed} label(s) "
-            f"removed, {r.comments_deleted} comment(s) deleted"
+            f"[bold]{r.instance}[/]: {verb} {r.tasks} task(s){scanned}: {r.labels_removed} "
+            f"label(s) removed, {r.labels_restored} given back, {r.comments_deleted} "
+            f"comment(s) deleted, {r.fields_restored} field value(s) restored"
         )
         for line in r.actions if dry_run else []:
             console.print(f"  {line}", markup=False)

@@ -51,6 +51,19 @@ def parse_duration(value: object) -> object:
 
 
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+
+
+def _refresh_interval(value: object) -> object:
+    """A duration of at least a minute, or `"never"` (None)."""
+    if isinstance(value, str) and value.strip().lower() == "never":
+        return None
+    parsed = parse_duration(value)
+    if isinstance(parsed, timedelta) and parsed < timedelta(minutes=1):
+        raise ValueError("comment_refresh must be at least '1m', or 'never'")
+    return parsed
+
+
+RefreshInterval = Annotated[timedelta | None, BeforeValidator(_refresh_interval)]
 PushScope = Literal["open", "all", "parents-only", "none"]
 
 
@@ -79,7 +92,11 @@ class PushSettings(_Section):
     unmapped: Literal["update-comment", "delete-comment"] = "update-comment"
     """A task that stops being mapped loses its label; its comment says so or is deleted."""
     drift: Literal["enforce", "respect"] = "enforce"
-    """`enforce` re-applies a status label a person removed; `respect` leaves it removed."""
+    """`enforce` re-applies a status label (and re-creates the bot comment) a person removed;
+    `respect` leaves them removed until the status (the comment's meaning) changes."""
+    comment_refresh: RefreshInterval = timedelta(days=7)
+    """How often drifting figures (values, progress, counts) may re-write a comment whose
+    meaning is unchanged: a duration such as "7d", or "never" (None)."""
     scope: PushScope = "open"
     """Which tasks carry the bridge's marks: open tasks only, all, parents only, or none."""
     dashboard_url: str | None = None
@@ -98,7 +115,9 @@ class ScheduleSettings(_Section):
     pull_interval: Duration = timedelta(minutes=5)
     full_interval: Duration = timedelta(days=1)
     jitter: Duration = timedelta(seconds=30)
-    debounce: Duration = timedelta(seconds=10)
+    debounce: Duration = timedelta(seconds=2)
+    """Quiet time after a webhook before the push: bursts of events coalesce into one push,
+    and the task that was changed is written first, within a few seconds."""
 
 
 class WebSettings(_Section):

@@ -18,7 +18,7 @@ from okrbridge.connector.errors import (
     UncertainWrite,
 )
 from okrbridge.connector.pacing import TokenBucket
-from okrbridge.connector.pagination import TokenPaginator, next_link, parse_link_header
+from okrbridge.connector.pagination import TokenPaginator, next_link
 from okrbridge.connector.transport import HttpTransport, RetryHint, RetryPolicy
 
 __all__ = [
@@ -38,5 +38,4 @@ __all__ = [
     "ToolUnavailable",
     "UncertainWrite",
     "next_link",
-    "parse_link_header",
 ]

@@ -1,4 +1,4 @@
-"""Paging helpers: a token paginator that refuses loops, and RFC 8288 (5988) `Link` parsing.
+"""Paging helpers: a token paginator that refuses loops, and the next page of a `Link` header.
 
 A connector's pull loop stays short::
 
@@ -15,7 +15,7 @@ import httpx
 
 from okrbridge.connector.errors import PaginationError
 
-__all__ = ["TokenPaginator", "next_link", "parse_link_header"]
+__all__ = ["TokenPaginator", "next_link"]
 
 
 class TokenPaginator:
@@ -51,41 +51,7 @@ class TokenPaginator:
         self.next_token = token
 
 
-def parse_link_header(value: str | None) -> dict[str, str]:
-    """`rel` -> URL from a `Link` header (`<url>; rel="next", <url>; rel="last"`)."""
-    links: dict[str, str] = {}
-    if not value:
-        return links
-    for part in _split_links(value):
-        url_part, _, params = part.partition(";")
-        url = url_part.strip().removeprefix("<").removesuffix(">")
-        for param in params.split(";"):
-            name, _, rel = param.strip().partition("=")
-            if name.strip().lower() == "rel":
-                for rel_name in rel.strip().strip('"').split():
-                    links.setdefault(rel_name.lower(), url)
-    return links
-
-
 def next_link(response: httpx.Response) -> str | None:
-    """The `rel="next"` URL of a GitHub REST page, or None on the last page."""
-    return parse_link_header(response.headers.get("link")).get("next")
-
-
-def _split_links(value: str) -> list[str]:
-    """Split on the commas between links, not on commas inside `<...>` URLs."""
-    parts: list[str] = []
-    depth = 0
-    current: list[str] = []
-    for char in value:
-        if char == "<":
-            depth += 1
-        elif char == ">":
-            depth = max(0, depth - 1)
-        if char == "," and depth == 0:
-            parts.append("".join(current))
-            current = []
-        else:
-            current.append(char)
-    parts.append("".join(current))
-    return [p.strip() for p in parts if p.strip()]
+    """The `rel="next"` URL of a GitHub REST page (httpx parses the `Link` header), or None on
+    the last page."""
+    return response.links.get("next", {}).get("url")

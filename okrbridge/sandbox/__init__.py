@@ -9,7 +9,13 @@ from okrbridge.sandbox.faults import FaultKind, FaultPlan
 from okrbridge.sandbox.harness import SandboxServer, serve_many
 from okrbridge.sandbox.middleware import WRITE_STATE_KEY, Latency, SandboxMiddleware
 from okrbridge.sandbox.requestlog import LoggedRequest, RequestLog
-from okrbridge.sandbox.tool import SeedTask, SimComment, SimulatedTool, WebhookSink
+from okrbridge.sandbox.tool import (
+    MarksInspection,
+    SeedTask,
+    SimComment,
+    SimulatedTool,
+    WebhookSink,
+)
 from okrbridge.sandbox.webhooks import Delivery, WebhookForwarder, ensure_loopback_url
 
 __all__ = [
@@ -19,6 +25,7 @@ __all__ = [
     "FaultPlan",
     "Latency",
     "LoggedRequest",
+    "MarksInspection",
     "RequestLog",
     "SandboxMiddleware",
     "SandboxServer",

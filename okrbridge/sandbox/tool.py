@@ -15,7 +15,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from okrbridge.domain import StatusCategory
 
-__all__ = ["SeedTask", "SimComment", "SimulatedTool", "WebhookSink"]
+__all__ = ["MarksInspection", "SeedTask", "SimComment", "SimulatedTool", "WebhookSink"]
 
 ASGIApp = Callable[..., Any]
 
@@ -85,4 +85,29 @@ class SimulatedTool(Protocol):
     def set_webhook_sink(self, callback_url: str | None, sink: WebhookSink | None) -> None:
         """From now on, emit a delivery signed for `callback_url` to `sink` on every change
         (person-made or API-made, as the tool would); None stops emission."""
+        ...
+
+
+@runtime_checkable
+class MarksInspection(Protocol):
+    """What the contract suite needs to check the guest promise in a simulator's own state
+    (deleting the bridge's comment as a person would, the label definitions and the project
+    field value the bridge may leave behind). Every simulator implements it beside
+    `SimulatedTool`; it is a protocol of its own only so that a simulator can catch up."""
+
+    def delete_comment_as_person(self, external_id: str, comment_id: str) -> None:
+        """Delete a comment of the task (any author's, as a person with the right to would),
+        without going through the API the bridge uses; the tool emits its usual webhook."""
+        ...
+
+    def label_definitions(self) -> list[str]:
+        """Names of the labels defined in the tool's containers (GitHub repository labels,
+        Trello board labels), whether or not a task uses them; [] for a tool where labels
+        need no definition (Jira)."""
+        ...
+
+    def status_field_of(self, external_id: str) -> str | None:
+        """The task's value in the single-select field the bridge writes its status to
+        (GitHub draft items), as the option's name; None when the task has no value there
+        or the tool has no such field."""
         ...

@@ -115,6 +115,7 @@ class SyncJobs:
             only=[instance],
             env=self.env,
             pull=kind is not JobKind.PUSH,
+            locked=True,  # this job holds `sync:<instance>`, the lease run_sync would take
             observer=_StopObserver(self.stopping, hold),
         )
         for item in report.connectors:

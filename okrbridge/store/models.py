@@ -280,13 +280,24 @@ class PushStateRow(Base):
     comment_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
     field_value: Mapped[str | None] = mapped_column(String(100), nullable=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    comment_absent: Mapped[bool] = mapped_column(Boolean, default=False)
+    """The last read of the tool looked and found no bridge comment on the task."""
+    figures_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    """When the comment's figures were last written (their refresh is paced from here)."""
+    replaced_label: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    """A person's `<prefix><status>` label found at first contact; cleanup gives it back."""
+    replaced_field: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    """The project field's value found at first contact; cleanup puts it back."""
 
 
 class PushQueueRow(Base):
     """A durable, paced write: one per task and desired state; survives restarts."""
 
     __tablename__ = "push_queue"
-    __table_args__ = (Index("ix_push_queue_connector_status", "connector", "status", "id"),)
+    __table_args__ = (
+        Index("ix_push_queue_connector_status", "connector", "status", "id"),
+        Index("ix_push_queue_claim", "connector", "status", "priority", "id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     connector: Mapped[str] = mapped_column(String(100))
@@ -302,6 +313,8 @@ class PushQueueRow(Base):
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     """A retried write is not claimed before this time (None: at once)."""
+    priority: Mapped[int] = mapped_column(Integer, default=1)
+    """Claim order: 0 the tasks that triggered the push, 1 real changes, 2 figure refreshes."""
 
 
 class AuditEntry(Base):

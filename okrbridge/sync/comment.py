@@ -1,9 +1,14 @@
 """The bot comment: rendered as markdown (connectors render it for their tool) plus a digest.
 
-The digest covers only what matters to a reader (statuses, values, progress), not the pace
-reason's "x% of the quarter elapsed" nor the forecast, which drift with every evaluation:
-otherwise every comment would be edited on every sync. A comment is re-written only when its
-digest changes; it then shows the current reason and forecast.
+The digest has two halves. Its *meaning* is what a reader acts on: the comment's state
+(active, final, unmapped), the task's status, the status of each key result it serves and the
+set of initiatives and key results it serves. Its *figures* are what drifts as work moves:
+values, progress, task counts. A change of meaning edits the comment at once; drifting figures
+only refresh it now and then (`push.comment_refresh`), so one task moving does not re-edit the
+comment of every sibling. The pace reason and the forecast are in neither half.
+
+A digest is 64 hex digits (so a connector can stamp it into the comment and read it back):
+one for the state, 31 for the meaning, 32 for the figures.
 """
 
 from __future__ import annotations
@@ -21,6 +26,8 @@ __all__ = [
     "CommentMemo",
     "comment_digest",
     "format_value",
+    "is_frozen",
+    "meaning_of",
     "render_comment",
     "status_title",
 ]
@@ -126,32 +133,47 @@ def render_comment(ctx: CommentContext, template: str | None = None) -> str:
     parts = [header]
     if ctx.state != "unmapped":
         parts += [fields["initiatives"], fields["key_results"]]
-    parts.append("_Updated by okrbridge when a status or value changes._")
+    parts.append("_Updated by okrbridge when a status changes; figures refresh now and then._")
     return "\n\n".join(part for part in parts if part)
 
 
+_STATE_DIGIT = {"active": "0", "final": "1", "unmapped": "2"}
+
+
+def _hex(data: object, length: int) -> str:
+    encoded = json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
+    return hashlib.sha256(encoded).hexdigest()[:length]
+
+
 def comment_digest(ctx: CommentContext, template: str | None = None) -> str:
-    """A hash of what the comment says that matters; unchanged digest -> no edit."""
-    significant = {
-        "state": ctx.state,
+    """State digit + meaning + figures (see the module docstring); unchanged -> no edit."""
+    meaning = {
         "status": ctx.status.value,
         "template": template,
         "dashboard": ctx.dashboard_url,
+        "initiatives": sorted(i.id for i in ctx.initiatives),
+        "key_results": sorted([k.id, k.status.value] for k in ctx.key_results),
+    }
+    figures = {
         "initiatives": [
             [i.id, round(i.progress, 2), i.counts.done, i.counts.total] for i in ctx.initiatives
         ],
         "key_results": [
-            [
-                k.id,
-                k.status.value,
-                None if k.value is None else round(k.value, 4),
-                round(k.progress, 2),
-            ]
+            [k.id, None if k.value is None else round(k.value, 4), round(k.progress, 2)]
             for k in ctx.key_results
         ],
     }
-    encoded = json.dumps(significant, sort_keys=True, separators=(",", ":")).encode()
-    return hashlib.sha256(encoded).hexdigest()
+    return _STATE_DIGIT[ctx.state] + _hex(meaning, 31) + _hex(figures, 32)
+
+
+def meaning_of(digest: str | None) -> str | None:
+    """The state and meaning part of a digest (None for none)."""
+    return None if digest is None else digest[:32]
+
+
+def is_frozen(digest: str | None) -> bool:
+    """Whether the comment is final or unmapped: written once, then left be."""
+    return digest is not None and digest[:1] in ("1", "2")
 
 
 _UNMAPPED = CommentContext(

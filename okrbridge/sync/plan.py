@@ -9,14 +9,20 @@ from __future__ import annotations
 
 import enum
 import functools
+import zlib
 from dataclasses import dataclass
+from datetime import datetime
 
 from okrbridge.config.schema import PushScope, PushSettings
 from okrbridge.connector.base import Capability, CommentAction, CommentChange, PushChange
 from okrbridge.domain import KRStatus, StatusCategory, Task
-from okrbridge.sync.comment import CommentContext, CommentMemo
+from okrbridge.marks import StatusLabels
+from okrbridge.sync.comment import CommentContext, CommentMemo, is_frozen, meaning_of
 
 __all__ = [
+    "PRIORITY_CHANGE",
+    "PRIORITY_REFRESH",
+    "PRIORITY_TRIGGER",
     "PlannedChange",
     "Pushed",
     "Reason",
@@ -26,8 +32,14 @@ __all__ = [
 ]
 
 
-_FROZEN = "final:"
-"""Digest prefix of a final or unmapped comment, which is not edited again."""
+PRIORITY_TRIGGER = 0
+"""Queue priority of the tasks whose change triggered the push (a person waits for them)."""
+PRIORITY_CHANGE = 1
+PRIORITY_REFRESH = 2
+"""Figure refreshes wait behind every real change."""
+_STAGGER = 4000
+"""A task's refresh comes due up to a quarter of `comment_refresh` late (by its id), so the
+comments written together at a rollout do not all refresh at once."""
 
 
 class Reason(str, enum.Enum):
@@ -35,12 +47,13 @@ class Reason(str, enum.Enum):
 
     FIRST_ROLLOUT = "first rollout"
     STATUS_CHANGED = "status changed"
-    CONTENT_CHANGED = "values changed"
+    CONTENT_CHANGED = "what the comment means changed"
+    FIGURES_REFRESH = "figures refreshed (push.comment_refresh)"
     DRIFT = "status label removed by a person (drift policy: enforce)"
     STRAY_LABEL = "a stale bridge label is on the task"
     FINISHED = "task done or out of scope: final comment, label removed"
     UNMAPPED = "task no longer serves a tracked initiative"
-    COMMENT_LOST = "the bridge's comment id is unknown"
+    COMMENT_LOST = "the bridge's comment is gone from the tool"
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +64,10 @@ class Pushed:
     comment_id: str | None = None
     comment_hash: str | None = None
     field_value: str | None = None
+    comment_absent: bool = False
+    """The last read of the tool found no bridge comment on the task."""
+    figures_at: datetime | None = None
+    """When the comment's figures were last written."""
 
     @property
     def marked(self) -> bool:
@@ -65,11 +82,15 @@ class PlannedChange:
     """The bridge label the task carries once applied."""
     comment_hash: str | None
     field_value: str | None
+    priority: int = PRIORITY_CHANGE
+    figures_written: bool = False
+    """The change writes the comment (so its figures are current once applied)."""
 
 
 @functools.cache
 def owned_labels(prefix: str) -> frozenset[str]:
-    return frozenset(prefix + status.label_slug for status in KRStatus)
+    """The bridge's status labels under `prefix` (the one rule: `okrbridge.marks`)."""
+    return StatusLabels(prefix).names
 
 
 def in_scope(task: Task, scope: PushScope) -> bool:
@@ -89,11 +110,19 @@ class TaskPlanner:
     100,000 tasks."""
 
     def __init__(
-        self, settings: PushSettings, capabilities: frozenset[Capability], scope: PushScope
+        self,
+        settings: PushSettings,
+        capabilities: frozenset[Capability],
+        scope: PushScope,
+        *,
+        now: datetime | None = None,
     ) -> None:
         self.settings = settings
         self.scope = scope
         self.capabilities = capabilities
+        self.now = now
+        """The evaluation time; None: figure refreshes are never due (a single-task plan)."""
+        self.marks_in_pull = Capability.MARKS_IN_PULL in capabilities
         self.owned = owned_labels(settings.label_prefix)
         self._flags: dict[frozenset[Capability], tuple[bool, bool, bool]] = {}
         self.label_of = {s: settings.label_prefix + s.label_slug for s in KRStatus}
@@ -131,10 +160,25 @@ class TaskPlanner:
             if any(label in owned and label != desired_label for label in present):
                 return False
         if has_comments and self.settings.comment:
-            return pushed.comment_id is not None and pushed.comment_hash == self.memo.digest(
-                ctx, "active"
+            if pushed.comment_id is None:
+                return False
+            digest = self.memo.digest(ctx, "active")
+            return digest == pushed.comment_hash or (
+                meaning_of(digest) == meaning_of(pushed.comment_hash)
+                and not self.refresh_due(task, pushed)
             )
         return True
+
+    def refresh_due(self, task: Task, pushed: Pushed) -> bool:
+        """Whether drifting figures may re-write the task's comment now: once per
+        `push.comment_refresh`, staggered by the task's id."""
+        every = self.settings.comment_refresh
+        if every is None or self.now is None:
+            return False
+        if pushed.figures_at is None:
+            return True
+        stagger = (zlib.crc32(task.external_id.encode()) % 1000) / _STAGGER
+        return self.now >= pushed.figures_at + every * (1 + stagger)
 
     def plan(
         self,
@@ -174,7 +218,7 @@ class TaskPlanner:
         comment: CommentChange | None = None
         digest = pushed.comment_hash
         if has_comments:
-            comment, digest = _plan_comment(ctx, active, pushed, self.settings, reasons, self.memo)
+            comment, digest = self._plan_comment(task, ctx, active, pushed, reasons)
         field_value: str | None = None
         if has_field:
             desired_field = "" if status is None else self.slug_of[status]
@@ -191,13 +235,64 @@ class TaskPlanner:
             comment=comment,
             field_value=field_value,
         )
+        refresh_only = reasons == [Reason.FIGURES_REFRESH]
         return PlannedChange(
             change=change,
             reasons=tuple(dict.fromkeys(reasons)),
             label=desired_label if has_labels else None,
             comment_hash=digest,
             field_value=field_value if field_value is not None else pushed.field_value,
+            priority=PRIORITY_REFRESH if refresh_only else PRIORITY_CHANGE,
+            figures_written=comment is not None and comment.action is not CommentAction.DELETE,
         )
+
+    def _plan_comment(
+        self,
+        task: Task,
+        ctx: CommentContext | None,
+        active: bool,
+        pushed: Pushed,
+        reasons: list[Reason],
+    ) -> tuple[CommentChange | None, str | None]:
+        settings, memo = self.settings, self.memo
+        if not settings.comment:
+            return None, pushed.comment_hash
+        frozen = not pushed.comment_id or is_frozen(pushed.comment_hash)
+        if (ctx is None or not active) and frozen:
+            return None, pushed.comment_hash  # a final comment is written once, then left be
+        if ctx is None:
+            reasons.append(Reason.UNMAPPED)
+            if settings.unmapped == "delete-comment":
+                return CommentChange(CommentAction.DELETE, comment_id=pushed.comment_id), None
+            state = "unmapped"
+        elif not active:
+            reasons.append(Reason.FINISHED)
+            state = "final"
+        else:
+            state = "active"
+        digest = memo.digest(ctx, state)
+        same_meaning = meaning_of(digest) == meaning_of(pushed.comment_hash)
+        if pushed.comment_id is not None:
+            if digest == pushed.comment_hash:
+                return None, digest
+            if same_meaning:
+                if not self.refresh_due(task, pushed):
+                    return None, pushed.comment_hash  # drifting figures wait their turn
+                reasons.append(Reason.FIGURES_REFRESH)
+            elif not reasons:
+                reasons.append(Reason.CONTENT_CHANGED)
+            body = memo.body(ctx, state)
+            update = CommentChange(CommentAction.UPDATE, body, pushed.comment_id, digest)
+            return update, digest
+        if pushed.comment_hash is not None:  # it was there: deleted by a person, or lost
+            if settings.drift == "respect" and same_meaning:
+                return None, pushed.comment_hash
+            reasons.append(Reason.COMMENT_LOST)
+        look_first = not (pushed.comment_absent and self.marks_in_pull)
+        create = CommentChange(
+            CommentAction.CREATE, memo.body(ctx, state), digest=digest, look_first=look_first
+        )
+        return create, digest
 
 
 def plan_task(
@@ -240,41 +335,3 @@ def _plan_labels(
     if stale and desired is None:
         reasons.append(Reason.FINISHED)
     return add, tuple(stale)
-
-
-def _plan_comment(
-    ctx: CommentContext | None,
-    active: bool,
-    pushed: Pushed,
-    settings: PushSettings,
-    reasons: list[Reason],
-    memo: CommentMemo,
-) -> tuple[CommentChange | None, str | None]:
-    if not settings.comment:
-        return None, pushed.comment_hash
-    frozen = not pushed.comment_id or (pushed.comment_hash or "").startswith(_FROZEN)
-    if (ctx is None or not active) and frozen:
-        return None, pushed.comment_hash  # a final comment is written once, then left be
-    if ctx is None:
-        reasons.append(Reason.UNMAPPED)
-        if settings.unmapped == "delete-comment":
-            return CommentChange(CommentAction.DELETE, comment_id=pushed.comment_id), None
-        state = "unmapped"
-    elif not active:
-        reasons.append(Reason.FINISHED)
-        state = "final"
-    else:
-        state = "active"
-    digest = memo.digest(ctx, state)
-    if state != "active":
-        digest = _FROZEN + digest[len(_FROZEN) :]
-    if pushed.comment_id and digest == pushed.comment_hash:
-        return None, digest
-    body = memo.body(ctx, state)
-    if pushed.comment_id is None:
-        if pushed.comment_hash is not None:
-            reasons.append(Reason.COMMENT_LOST)
-        return CommentChange(CommentAction.CREATE, body=body), digest
-    if not reasons:
-        reasons.append(Reason.CONTENT_CHANGED)
-    return CommentChange(CommentAction.UPDATE, body=body, comment_id=pushed.comment_id), digest

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import gc
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from okrbridge.config.schema import Config, ConnectorSettings
 from okrbridge.connector.base import Capability
 from okrbridge.domain import Task
 from okrbridge.engine import Evaluation
 from okrbridge.sync.comment import CommentContext
-from okrbridge.sync.plan import PlannedChange, Pushed, TaskPlanner
+from okrbridge.sync.plan import PRIORITY_TRIGGER, PlannedChange, Pushed, TaskPlanner
 
 __all__ = ["TaskPlan", "comment_context", "plan_connector"]
 
@@ -20,6 +21,8 @@ __all__ = ["TaskPlan", "comment_context", "plan_connector"]
 class TaskPlan:
     task_id: int
     planned: PlannedChange
+    priority: int = 1
+    """Queue priority: the triggering tasks first, then changes, then figure refreshes."""
 
 
 def comment_context(
@@ -66,15 +69,20 @@ def plan_connector(
     evaluation: Evaluation,
     pushed: Mapping[int, Pushed],
     capabilities_of: Callable[[Task], frozenset[Capability]] | None = None,
+    *,
+    now: datetime | None = None,
+    first: Collection[str] = (),
 ) -> list[TaskPlan]:
     """Every task's minimal change, for the tasks of one connector instance.
 
-    `capabilities_of` gives a task's own capabilities where they differ from the connector's.
+    `capabilities_of` gives a task's own capabilities where they differ from the connector's;
+    `now` paces the comments' figure refreshes; the tasks whose external ids are in `first`
+    (those whose change triggered this push) are queued before every other.
     """
     titles = {o.id: o.title for o in config.objectives}
     scope = settings.scope or config.push.scope
     contexts = _Contexts(evaluation, titles, config.push.dashboard_url)
-    planner = TaskPlanner(config.push, capabilities, scope)
+    planner = TaskPlanner(config.push, capabilities, scope, now=now)
     nothing = Pushed()
     plans: list[TaskPlan] = []
     # Planning allocates a few objects per task; with 100,000 live tasks the cyclic GC would
@@ -86,7 +94,8 @@ def plan_connector(
             caps = None if capabilities_of is None else capabilities_of(task)
             planned = planner.plan(task, contexts.get(task), pushed.get(task_id, nothing), caps)
             if planned is not None:
-                plans.append(TaskPlan(task_id, planned))
+                priority = PRIORITY_TRIGGER if task.external_id in first else planned.priority
+                plans.append(TaskPlan(task_id, planned, priority))
     finally:
         if gc_was_enabled:
             gc.enable()

@@ -2,7 +2,9 @@
 
 The cursor therefore never moves past tasks that were not committed, and a crash at any point
 resumes from the last committed page. A complete full pass marks the tasks it did not see as
-deleted (a partial one marks nothing).
+deleted (a partial one marks nothing). The bridge's marks the pages show (its comment, its
+labels, its field value) reconcile the push state in the same transaction
+(`okrbridge.sync.reconcile`).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from okrbridge.connector.base import Connector
 from okrbridge.store.db import Store
 from okrbridge.store.repos.cursors import get_cursor_state, set_cursor
 from okrbridge.store.repos.tasks import mark_deleted, mark_unseen_deleted, upsert_tasks
+from okrbridge.sync.reconcile import reconcile_marks
 
 __all__ = ["PullResult", "needs_full_pass", "pull_into_store"]
 
@@ -48,6 +51,7 @@ def pull_into_store(
     *,
     full: bool,
     on_page: PageCallback | None = None,
+    now: datetime | None = None,
 ) -> PullResult:
     """Pull every page the connector yields since the stored cursor (all of them if `full`)."""
     instance = connector.instance
@@ -59,6 +63,7 @@ def pull_into_store(
     for page in connector.pull(cursor, full=full):
         with store.session() as session:
             upserted = upsert_tasks(session, list(page.tasks), run_id)
+            reconcile_marks(session, instance, page.tasks, connector.labels, now=now)
             gone = mark_deleted(session, instance, page.deleted) if page.deleted else 0
             if page.cursor is not None and page.cursor != last_cursor:
                 set_cursor(session, instance, page.cursor)

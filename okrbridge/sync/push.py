@@ -3,14 +3,17 @@
 Failures are classified once here: a write with an unknown outcome (`UncertainWrite`, or any
 other transient connector error) is retried in this drain, flagged uncertain;
 auth, rate-limit exhaustion and outages stop this connector's drain (rows stay queued for the
-next run); a request the tool refuses fails that row only.
+next run); a request the tool refuses fails that row only, and parks it: it is not planned
+again until its task wants something else. Every failure is counted with its reason, so the
+run is reported failed.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from okrbridge.connector.base import Connector, PushChange
@@ -58,6 +61,8 @@ class DrainResult:
     remaining: int = 0
     stopped: str | None = None
     """Why the drain stopped early (auth, rate limit, outage), or None."""
+    errors: list[str] = field(default_factory=list)
+    """`<task key>: <reason>` of each write that failed for good."""
 
 
 def write_budget(connector: Connector[Any]) -> TokenBucket:
@@ -105,11 +110,16 @@ def drain(
     *,
     budget: TokenBucket | None = None,
     on_progress: ProgressCallback | None = None,
+    result: DrainResult | None = None,
+    now: datetime | None = None,
 ) -> DrainResult:
-    """Apply queued changes until the queue is empty or the tool stops us."""
+    """Apply queued changes (by priority) until the queue is empty or the tool stops us.
+
+    `result` is filled as writes are made, so a caller interrupted mid-way still knows them.
+    """
     instance = connector.instance
     budget = budget or write_budget(connector)
-    result = DrainResult()
+    result = result if result is not None else DrainResult()
     with store.session() as session:
         total = pending_count(session, instance)
     done = 0
@@ -118,7 +128,7 @@ def drain(
             item = claim(session, instance)
         if item is None:
             break
-        _apply_one(store, connector, item, run_id, budget, result)
+        _apply_one(store, connector, item, run_id, budget, result, now)
         done += 1
         if on_progress is not None:
             on_progress(min(done, total), total)
@@ -134,6 +144,7 @@ def _apply_one(
     run_id: int,
     budget: TokenBucket,
     result: DrainResult,
+    now: datetime | None = None,
 ) -> None:
     """Apply one claimed row; sets `result.stopped` when the connector must stop draining."""
     instance = connector.instance
@@ -141,7 +152,7 @@ def _apply_one(
     if task is None:  # deleted since it was planned: nothing to mark
         with store.session() as session:
             record_failure(session, instance, item, "", "task deleted", final=True, run_id=run_id)
-        return
+        return  # nothing was written and nothing needs to be: not a failure of the run
     change = to_change(item, task)
     budget.acquire(expected_writes(change))
     started = time.monotonic()
@@ -154,7 +165,7 @@ def _apply_one(
     if extra > 0:
         budget.acquire(min(extra, budget.capacity))
     with store.session() as session:
-        record_success(session, instance, item, task, applied, run_id)
+        record_success(session, instance, item, task, applied, run_id, now=now)
     result.made += 1
     result.writes += applied.requests
     connector.stats.extra["push_seconds"] = (
@@ -172,18 +183,27 @@ def _failed(
     result: DrainResult,
 ) -> None:
     """Classify a failed apply: refused (final), tool unavailable (stop), unknown (retry)."""
+    park = False
     if isinstance(exc, AuthError | RateLimitExhausted | ToolUnavailable):
         result.stopped = str(exc)
         final = False
     elif isinstance(exc, RequestFailed):
-        final = True
+        final = park = True
     else:
         # Outcome unknown: claimed again later in this drain, flagged uncertain so the
         # connector looks for what the lost attempt may have created before creating it.
         final = item.attempts >= MAX_ATTEMPTS
     with store.session() as session:
         record_failure(
-            session, connector.instance, item, task.key, str(exc), final=final, run_id=run_id
+            session,
+            connector.instance,
+            item,
+            task.key,
+            str(exc),
+            final=final,
+            run_id=run_id,
+            park=park,
         )
     if final:
         result.failed += 1
+        result.errors.append(f"{task.key}: {exc}")

@@ -9,6 +9,8 @@ intentions. Claims are atomic (`SKIP LOCKED` on PostgreSQL): two drains never sh
 
 from __future__ import annotations
 
+import json
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, select, update
@@ -17,6 +19,7 @@ from sqlalchemy.orm import Session
 from okrbridge.connector.base import CommentAction, CommentChange, PushChange, PushResult
 from okrbridge.domain import Task
 from okrbridge.store.models import PushQueueRow, PushStateRow, TaskRow
+from okrbridge.store.repos._sql import now_or
 from okrbridge.store.repos.push import (
     AuditRecord,
     ClaimedItem,
@@ -49,10 +52,18 @@ OPEN = ("pending", "in_flight")
 
 
 def load_pushed(session: Session, instance: str) -> dict[int, Pushed]:
-    return {
-        task_id: Pushed(row.label, row.comment_id, row.comment_hash, row.field_value)
-        for task_id, row in push_states(session, instance).items()
-    }
+    return {task_id: _pushed(row) for task_id, row in push_states(session, instance).items()}
+
+
+def _pushed(row: PushStateRow) -> Pushed:
+    return Pushed(
+        row.label,
+        row.comment_id,
+        row.comment_hash,
+        row.field_value,
+        comment_absent=row.comment_absent,
+        figures_at=row.figures_at,
+    )
 
 
 def change_actions(change: dict[str, Any]) -> list[tuple[str, str]]:
@@ -82,6 +93,8 @@ def _serialize(plan: TaskPlan, uncertain: bool) -> dict[str, Any]:
             "action": comment.action.value,
             "body": comment.body,
             "comment_id": comment.comment_id,
+            "digest": comment.digest,
+            "look_first": comment.look_first,
         },
         "field_value": change.field_value,
         "uncertain": uncertain,
@@ -89,15 +102,34 @@ def _serialize(plan: TaskPlan, uncertain: bool) -> dict[str, Any]:
             "label": planned.label,
             "comment_hash": planned.comment_hash,
             "field_value": planned.field_value,
+            "figures_written": planned.figures_written,
         },
     }
+
+
+def _intent(change: dict[str, Any]) -> str:
+    """What a serialized change means to achieve (not its text): a parked write is planned
+    again only when this differs."""
+    comment = change.get("comment") or {}
+    key = [
+        change.get("add_label"),
+        change.get("remove_labels"),
+        change.get("field_value"),
+        comment.get("action"),
+        (change.get("after") or {}).get("label"),
+        ((change.get("after") or {}).get("comment_hash") or "")[:32],
+    ]
+    return json.dumps(key, sort_keys=True)
 
 
 def replace_plan(session: Session, instance: str, plans: list[TaskPlan], run_id: int) -> int:
     """Replace the instance's open queue rows with `plans`; return how many writes are queued.
 
-    Only the holder of the instance's sync (its lease, or the only process) calls this.
+    A plan the tool refused before (a `parked` row with the same intent) is not queued again;
+    a parked row whose task now wants something else, or nothing, is dropped. Only the holder
+    of the instance's sync lease calls this.
     """
+    plans = _skip_parked(session, instance, plans)
     earlier = session.execute(
         select(PushQueueRow.task_id, PushQueueRow.attempts, PushQueueRow.status).where(
             PushQueueRow.connector == instance, PushQueueRow.status.in_(OPEN)
@@ -114,7 +146,7 @@ def replace_plan(session: Session, instance: str, plans: list[TaskPlan], run_id:
     for plan in plans:
         change = _serialize(plan, plan.task_id in uncertain)
         reason = "; ".join(r.value for r in plan.planned.reasons)
-        items.append(QueueItem(instance, plan.task_id, change, reason))
+        items.append(QueueItem(instance, plan.task_id, change, reason, plan.priority))
         key = plan.planned.change.task.key
         records += [
             AuditRecord(instance, "planned", action, plan.task_id, key, detail, reason, run_id)
@@ -123,6 +155,30 @@ def replace_plan(session: Session, instance: str, plans: list[TaskPlan], run_id:
     enqueue(session, items, supersede=False)
     audit(session, records)
     return len(records)
+
+
+def _skip_parked(session: Session, instance: str, plans: list[TaskPlan]) -> list[TaskPlan]:
+    parked = {
+        task_id: (row_id, _intent(change))
+        for row_id, task_id, change in session.execute(
+            select(PushQueueRow.id, PushQueueRow.task_id, PushQueueRow.change).where(
+                PushQueueRow.connector == instance, PushQueueRow.status == "parked"
+            )
+        )
+    }
+    if not parked:
+        return plans
+    kept, still_parked = [], set()
+    for plan in plans:
+        held = parked.get(plan.task_id)
+        if held is not None and held[1] == _intent(_serialize(plan, False)):
+            still_parked.add(held[0])
+            continue
+        kept.append(plan)
+    stale = [row_id for row_id, _ in parked.values() if row_id not in still_parked]
+    if stale:
+        session.execute(delete(PushQueueRow).where(PushQueueRow.id.in_(stale)))
+    return kept
 
 
 def claim(session: Session, instance: str) -> ClaimedItem | None:
@@ -142,7 +198,11 @@ def to_change(item: ClaimedItem, task: Task) -> PushChange:
         comment=None
         if comment is None
         else CommentChange(
-            CommentAction(comment["action"]), comment.get("body", ""), comment.get("comment_id")
+            CommentAction(comment["action"]),
+            comment.get("body", ""),
+            comment.get("comment_id"),
+            digest=comment.get("digest") or "",
+            look_first=comment.get("look_first", True),
         ),
         field_value=data.get("field_value"),
         uncertain=item.attempts > 1 or bool(data.get("uncertain")),
@@ -150,22 +210,40 @@ def to_change(item: ClaimedItem, task: Task) -> PushChange:
 
 
 def record_success(
-    session: Session, instance: str, item: ClaimedItem, task: Task, result: PushResult, run_id: int
+    session: Session,
+    instance: str,
+    item: ClaimedItem,
+    task: Task,
+    result: PushResult,
+    run_id: int,
+    *,
+    now: datetime | None = None,
 ) -> None:
     """Remember what was written (push state, the task's labels) and audit it, atomically."""
     after = item.change["after"]
     comment_id = result.comment_id
+    previous = session.get(PushStateRow, item.task_id)
+    figures_at = previous.figures_at if previous else None
+    absent = previous.comment_absent if previous else False
     if item.change.get("comment") is None:
-        previous = push_states_of(session, item.task_id)
         comment_id = previous.comment_id if previous else None
+    else:
+        absent = comment_id is None
+        if after.get("figures_written"):
+            figures_at = now_or(now)
+    # A comment deleted by a person keeps its last meaning (drift: respect compares with it).
+    kept_hash = after["comment_hash"] if comment_id or item.change.get("comment") is None else None
     save_push_state(
         session,
         item.task_id,
         instance,
         label=after["label"],
         comment_id=comment_id,
-        comment_hash=after["comment_hash"] if comment_id else None,
+        comment_hash=kept_hash,
         field_value=after["field_value"],
+        comment_absent=absent,
+        figures_at=figures_at,
+        now=now,
     )
     labels = [label for label in task.labels if label not in item.change["remove_labels"]]
     if item.change.get("add_label") and item.change["add_label"] not in labels:
@@ -185,7 +263,7 @@ def record_success(
 
 def push_states_of(session: Session, task_id: int) -> Pushed | None:
     row = session.get(PushStateRow, task_id)
-    return None if row is None else Pushed(row.label, row.comment_id, row.comment_hash)
+    return None if row is None else _pushed(row)
 
 
 def record_failure(
@@ -197,10 +275,12 @@ def record_failure(
     *,
     final: bool,
     run_id: int,
+    park: bool = False,
 ) -> None:
-    """A failed attempt: `final` parks the row as failed; otherwise it is claimed again later
-    (its attempt count marks it uncertain)."""
-    fail(session, item.id, error, retry=not final)
+    """A failed attempt: `final` ends the row as failed (`park`: refused by the tool, kept so
+    that it is not planned again until the task wants something else); otherwise it is
+    claimed again later (its attempt count marks it uncertain)."""
+    fail(session, item.id, error, retry=not final, park=park)
     audit(
         session,
         [

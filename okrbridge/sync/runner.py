@@ -1,14 +1,16 @@
 """`okrbridge sync`: pull -> store -> compute -> plan -> push, per connector instance.
 
-A connector that fails (bad credentials, outage, a bug in its code) is reported with its error
-and skipped from then on; the other connectors finish.
+A connector that fails (bad credentials, outage, a bug in its code, a write the tool refused,
+another sync of the same instance holding its lease) is reported with its error and skipped
+from then on; the other connectors finish.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
@@ -19,12 +21,14 @@ from sqlalchemy import select
 from okrbridge.config.schema import Config
 from okrbridge.connector.base import Connector, ConnectorStats
 from okrbridge.connector.registry import ConnectorRegistry
+from okrbridge.domain import TaskRef
 from okrbridge.engine import Evaluation
 from okrbridge.marks import StatusLabels
 from okrbridge.store.db import Store
 from okrbridge.store.models import TaskRow
 from okrbridge.store.repos.runs import finish_run, start_run
 from okrbridge.sync.compute import Computed, compute
+from okrbridge.sync.lease import InstanceBusy, instance_lease
 from okrbridge.sync.planning import TaskPlan, plan_connector
 from okrbridge.sync.pull import PullResult, needs_full_pass, pull_into_store
 from okrbridge.sync.push import DrainResult, drain
@@ -100,23 +104,37 @@ def run_sync(
     observer: SyncObserver | None = None,
     env: Mapping[str, str] | None = None,
     pull: bool = True,
+    first: Iterable[TaskRef] = (),
+    locked: bool = False,
+    lease_wait: float = 5.0,
 ) -> SyncReport:
     """One sync of every enabled connector instance (or those named in `only`).
 
-    `pull=False` recomputes and pushes from what the store holds (after webhook events).
+    `pull=False` recomputes and pushes from what the store holds (after webhook events);
+    the tasks in `first` (those a webhook changed) are written before any other. Each instance
+    is synced under its store lease (`okrbridge.sync.lease`): an instance another run holds
+    for longer than `lease_wait` seconds fails, writing nothing. `locked`: the caller already
+    holds the leases (the daemon's jobs).
     """
     now = now or datetime.now(UTC)
     env = os.environ if env is None else env
     names = [n for n, s in config.connectors.items() if s.enabled and (not only or n in only)]
     reports = {name: ConnectorReport(name, config.connectors[name].type) for name in names}
+    triggered: dict[str, set[str]] = {}
+    for ref in first:
+        triggered.setdefault(ref.connector, set()).add(ref.external_id)
     connectors: dict[str, Connector[Any]] = {}
     computed: Computed | None = None
+    leases = ExitStack()
     try:
         for name, report in reports.items():
+            if not locked and not _guard(report, partial(_lease, leases, store, name, lease_wait)):
+                continue  # another run holds the instance: nothing is read or written
             built = _guard(report, partial(build_connector, registry, config, name, env))
             if built is not None:
                 connectors[name] = built
                 report.stats = built.stats
+                _guard(report, partial(_preflight, built))
         for name, connector in connectors.items():
             report = reports[name]
             if pull:
@@ -127,11 +145,18 @@ def run_sync(
             with store.session() as session:
                 report.run_id = start_run(session, name, kind, dry_run)
             if pull:
-                _guard(report, partial(_pull, store, connector, report, observer))
+                _guard(report, partial(_pull, store, connector, report, observer, now))
         computed = compute(store, config, now=now, record=not dry_run)
         for name, connector in connectors.items():
             step = partial(
-                _push, store, config, connector, reports[name], computed, dry_run, observer
+                _push,
+                store,
+                config,
+                connector,
+                reports[name],
+                computed,
+                _PushOptions(dry_run, now, frozenset(triggered.get(name, ()))),
+                observer,
             )
             _guard(reports[name], step)
     finally:
@@ -139,6 +164,7 @@ def run_sync(
             connector.close()
         for report in reports.values():
             _finish(store, report)
+        leases.close()
     return SyncReport(
         connectors=list(reports.values()),
         evaluation=computed.evaluation,
@@ -147,12 +173,35 @@ def run_sync(
     )
 
 
+@dataclass(frozen=True)
+class _PushOptions:
+    dry_run: bool
+    now: datetime
+    first: frozenset[str]
+
+
+def _lease(leases: ExitStack, store: Store, instance: str, wait: float) -> bool:
+    """Take the instance's sync lease for the rest of the run; raises `InstanceBusy`."""
+    leases.enter_context(instance_lease(store, instance, wait=wait))
+    return True
+
+
+def _preflight(connector: Connector[Any]) -> None:
+    problems = connector.preflight()
+    if problems:
+        raise RuntimeError("the tool would refuse writes: " + "; ".join(problems))
+
+
 def _guard(report: ConnectorReport, step: Callable[[], T]) -> T | None:
     """Run one connector step; any failure is recorded on its report, never raised."""
     if report.error is not None:
         return None
     try:
         return step()
+    except InstanceBusy as exc:
+        log.warning("connector %s skipped: %s", report.instance, exc)
+        report.error = str(exc)
+        return None
     except Exception as exc:  # one connector's failure must not stop the others
         log.warning("connector %s failed: %s", report.instance, exc, exc_info=True)
         report.error = str(exc) or type(exc).__name__
@@ -164,13 +213,14 @@ def _pull(
     connector: Connector[Any],
     report: ConnectorReport,
     observer: SyncObserver | None,
+    now: datetime,
 ) -> None:
     assert report.run_id is not None
     if observer is not None:
         observer.pull_started(report.instance, report.full)
     on_page = None if observer is None else (lambda n: observer.pull_page(report.instance, n))
     result: PullResult = pull_into_store(
-        store, connector, report.run_id, full=report.full, on_page=on_page
+        store, connector, report.run_id, full=report.full, on_page=on_page, now=now
     )
     report.pulled, report.changed, report.deleted = result.pulled, result.changed, result.deleted
 
@@ -181,10 +231,11 @@ def _push(
     connector: Connector[Any],
     report: ConnectorReport,
     computed: Computed,
-    dry_run: bool,
+    options: _PushOptions,
     observer: SyncObserver | None,
 ) -> None:
     assert report.run_id is not None
+    dry_run = options.dry_run
     instance = connector.instance
     # The tasks were loaded once for the evaluation; nothing changed them since.
     tasks = [t for t in computed.tasks if t.connector == instance]
@@ -208,6 +259,8 @@ def _push(
         evaluation,
         pushed,
         connector.task_capabilities,
+        now=options.now,
+        first=options.first,
     )
     report.planned = plans
     report.status_changes = sum(
@@ -227,11 +280,17 @@ def _push(
         if observer is None
         else (lambda done, total: observer.push_progress(instance, done, total))
     )
-    result: DrainResult = drain(store, connector, report.run_id, on_progress=progress)
-    report.writes_made, report.writes_failed = result.writes, result.failed
-    report.writes_pending = result.remaining
+    result = DrainResult()
+    try:
+        drain(store, connector, report.run_id, on_progress=progress, result=result, now=options.now)
+    finally:  # an interrupted drain still reports the writes it made
+        report.writes_made, report.writes_failed = result.writes, result.failed
+        report.writes_pending = result.remaining
     if result.stopped:
         report.error = f"push stopped: {result.stopped} ({result.remaining} changes still queued)"
+    elif result.errors:
+        shown = "; ".join(result.errors[:3]) + ("; ..." if len(result.errors) > 3 else "")
+        report.error = f"{len(result.errors)} write(s) failed: {shown}"
 
 
 def change_actions_of(plan: TaskPlan) -> list[tuple[str, str]]:

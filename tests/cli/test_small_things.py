@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 
+from okrbridge.cli.app import app
 from tests.cli.conftest import SCRIPT, Sims, run_cli
 
 
@@ -26,7 +27,11 @@ def test_top_level_help_shows_whole_descriptions(tmp_path: Path, clean_env: dict
     assert "..." not in commands
     flat = _flat(result.stdout)
     assert "Write a commented starter config (the README's worked example)." in flat
-    assert "Remove every label and comment the bridge ever wrote, touching nothing else." in flat
+    for info in app.registered_commands:
+        assert info.callback is not None
+        doc = info.callback.__doc__ or ""
+        summary = "".join(doc.strip().split("\n\n")[0].split())
+        assert summary in "".join(flat.split())  # every command's whole first paragraph
 
 
 def test_options_show_their_choices(tmp_path: Path, clean_env: dict[str, str]) -> None:

@@ -7,7 +7,14 @@ A connector's test module needs two lines:
 
 It checks paging, incremental pulls, deletion on a full pass, resume after a crash, webhook
 verification and parsing, idempotent push (one comment, one label, however many syncs),
-uncertain creates, cleanup, and that declared capabilities are honest.
+uncertain creates, cleanup, and that declared capabilities are honest; and the guest promise,
+judged from the simulator's own state (`SimulatedTool` and `MarksInspection`), never from our
+store: (a) a new, empty store against a tool the bridge already wrote to makes no duplicate
+and writes nothing that does not really differ; (b) a second concurrent sync writes nothing;
+(c) while the key results' statuses hold, moving 3 tasks costs at most 6 writes, all on those
+tasks; (d) cleanup leaves no bridge label, comment, field value or created label definition and
+gives back a person's status label; (e) cleanup from an empty store finds everything; (f) a
+bot comment a person deleted is back after the next full pass (drift: enforce).
 """
 
 from __future__ import annotations
@@ -33,17 +40,23 @@ from okrbridge.connector.base import (
 )
 from okrbridge.connector.registry import ConnectorRegistry
 from okrbridge.domain import StatusCategory
-from okrbridge.sandbox import SandboxServer, SeedTask, SimulatedTool
+from okrbridge.sandbox import MarksInspection, SandboxServer, SeedTask, SimulatedTool
 from okrbridge.store.db import Store
 from okrbridge.store.migrate import upgrade
 from okrbridge.store.models import TaskRow
 from okrbridge.sync.cleanup import run_cleanup
+from okrbridge.sync.lease import instance_lease
 from okrbridge.sync.pull import pull_into_store
 from okrbridge.sync.runner import SyncReport, build_connector, run_sync
 from tests.support.okr import NOW, okr_config
 
 INSTANCE = "under-test"
 PREFIX = "okr:"
+PERSONS_LABEL = "okr:achieved"
+"""A status label a person put on a task before the bridge came (a status the seeded key
+result is far from, so the bridge replaces it)."""
+
+Snapshot = dict[str, tuple[list[str], list[tuple[str, str]], str | None]]
 
 
 @dataclass
@@ -82,6 +95,30 @@ class Rig:
         if counter is not None:
             return int(counter())
         return self.server.log.count(writes_only=True)
+
+    def inspect(self) -> MarksInspection:
+        assert isinstance(self.tool, MarksInspection), (
+            f"{type(self.tool).__name__} must implement okrbridge.sandbox.MarksInspection"
+        )
+        return self.tool
+
+    def snapshot(self) -> Snapshot:
+        """Per task: sorted labels, comments (id, body) and the status field's value."""
+        inspect = self.inspect()
+        return {
+            i: (
+                sorted(self.tool.labels_of(i)),
+                [(c.id, c.body) for c in self.tool.comments_of(i)],
+                inspect.status_field_of(i),
+            )
+            for i in self.ids
+        }
+
+    def with_new_store(self, path: Path) -> Rig:
+        """The same tool and config over a brand-new, empty store (a lost or moved store)."""
+        store = Store(f"sqlite:///{path}")
+        upgrade(store)
+        return Rig(self.cls, self.tool, self.server, store, self.config, self.registry, self.ids)
 
     def stored_ids(self, *, deleted: bool = False) -> set[str]:
         with self.store.session() as session:
@@ -232,14 +269,117 @@ def contract_tests(cls: type[Connector[Any]], *, container: str, tasks: int = 12
             assert len(rig.bot_comments(rig.ids[0])) == 1
 
         def test_cleanup_restores_the_tool(self, rig: Rig) -> None:
-            before = {i: (rig.tool.labels_of(i), rig.tool.comments_of(i)) for i in rig.ids}
+            # (d) everything the bridge wrote goes, and the person's status label comes back.
+            if Capability.LABELS in cls.capabilities:
+                rig.tool.set_labels(rig.ids[1], (*rig.tool.labels_of(rig.ids[1]), PERSONS_LABEL))
+            before, definitions = rig.snapshot(), set(rig.inspect().label_definitions())
             rig.sync()
+            if Capability.LABELS in cls.capabilities:
+                assert PERSONS_LABEL not in rig.tool.labels_of(rig.ids[1]), "not replaced"
             rig.tool.set_status(rig.ids[0], StatusCategory.DONE)
             rig.sync()
+            assert rig.snapshot() != before
             reports = run_cleanup(rig.config, rig.store, rig.registry, env=rig.tool.env())
             assert reports[0].errors == []
-            after = {i: (rig.tool.labels_of(i), rig.tool.comments_of(i)) for i in rig.ids}
-            assert after == before
+            assert rig.snapshot() == before
+            assert set(rig.inspect().label_definitions()) == definitions
+
+        def test_cleanup_dry_run_counts_what_it_lists(self, rig: Rig) -> None:
+            rig.sync()
+            before = rig.writes()
+            dry = run_cleanup(
+                rig.config, rig.store, rig.registry, dry_run=True, env=rig.tool.env()
+            )[0]
+            assert rig.writes() == before
+            assert dry.tasks == len(dry.actions) > 0
+            listed = " ".join(dry.actions)
+            assert dry.labels_removed == listed.count("remove label")
+            assert dry.comments_deleted == listed.count("delete the bridge's comment")
+
+        # -- the guest promise --------------------------------------------------------------
+        def test_a_new_store_makes_no_duplicates_and_writes_nothing_equal(
+            self, rig: Rig, tmp_path: Path
+        ) -> None:
+            # (a) store A wrote; store B starts empty against the same tool.
+            rig.sync()
+            written = rig.snapshot()
+            before = rig.writes()
+            other = rig.with_new_store(tmp_path / "store-b.sqlite3")
+            try:
+                other.sync()
+                assert rig.writes() == before, "store B rewrote marks that were already right"
+                rig.tool.set_status(rig.ids[2], StatusCategory.DONE)
+                other.sync()
+            finally:
+                other.store.dispose()
+            for external_id in rig.ids:
+                assert len(rig.bridge_labels(external_id)) <= 1
+                assert len(rig.bot_comments(external_id)) <= 1
+            assert rig.snapshot()[rig.ids[3]] == written[rig.ids[3]]
+            assert rig.bridge_labels(rig.ids[2]) == []
+
+        def test_a_second_concurrent_sync_writes_nothing(self, rig: Rig) -> None:
+            # (b) the instance's lease is held by another run: this one waits, then fails.
+            with instance_lease(rig.store, INSTANCE):
+                report = run_sync(
+                    rig.config,
+                    rig.store,
+                    rig.registry,
+                    env=rig.tool.env(),
+                    now=NOW,
+                    lease_wait=0.5,
+                )
+            assert not report.ok
+            assert "another sync" in (report.connectors[0].error or "")
+            assert "pid" in (report.connectors[0].error or "")
+            assert rig.writes() == 0
+            assert all(rig.bridge_labels(i) == [] for i in rig.ids)
+
+        def test_moving_tasks_writes_only_on_them(self, rig: Rig) -> None:
+            # (c) a manual key result: its status holds however the tasks move.
+            settings = cls.settings_model(**rig.tool.settings(rig.server.url))
+            rig.config = okr_config(INSTANCE, settings, manual_kr=True)
+            rig.sync()
+            before, writes = rig.snapshot(), rig.writes()
+            moved = rig.ids[:3]
+            rig.tool.set_status(moved[0], StatusCategory.DONE)
+            rig.tool.set_status(moved[1], StatusCategory.DONE)
+            rig.tool.set_status(moved[2], StatusCategory.IN_PROGRESS)
+            rig.sync()
+            assert rig.writes() - writes <= 2 * len(moved)
+            after = rig.snapshot()
+            assert {i for i in rig.ids if after[i] != before[i]} <= set(moved)
+
+        def test_cleanup_from_an_empty_store_finds_everything(
+            self, rig: Rig, tmp_path: Path
+        ) -> None:
+            # (e) the store is lost: cleanup scans the tool.
+            before, definitions = rig.snapshot(), set(rig.inspect().label_definitions())
+            rig.sync()
+            assert rig.snapshot() != before
+            other = rig.with_new_store(tmp_path / "empty.sqlite3")
+            try:
+                reports = run_cleanup(other.config, other.store, rig.registry, env=rig.tool.env())
+            finally:
+                other.store.dispose()
+            assert reports[0].errors == []
+            assert rig.snapshot() == before
+            assert set(rig.inspect().label_definitions()) == definitions
+
+        def test_a_deleted_bot_comment_is_back_after_a_full_pass(self, rig: Rig) -> None:
+            # (f) drift = enforce (the default) re-creates it.
+            if Capability.COMMENTS not in cls.capabilities:
+                pytest.skip("the connector declares no comments")
+            rig.sync()
+            target = rig.ids[0]
+            [ours] = [c for c in rig.tool.comments_of(target) if "OKR status" in c.body]
+            rig.inspect().delete_comment_as_person(target, ours.id)
+            assert rig.bot_comments(target) == []
+            rig.sync(full=True)
+            assert len(rig.bot_comments(target)) == 1
+            before = rig.writes()
+            rig.sync(full=True)
+            assert rig.writes() == before
 
         # -- webhooks -----------------------------------------------------------------------
         def test_webhooks_verify_and_parse(self, rig: Rig) -> None:

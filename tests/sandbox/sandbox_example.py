@@ -85,6 +85,15 @@ class ItemsSimulator:
     def comments_of(self, external_id: str) -> list[SimComment]:
         return []
 
+    def delete_comment_as_person(self, external_id: str, comment_id: str) -> None:
+        raise KeyError(comment_id)  # items have no comments
+
+    def label_definitions(self) -> list[str]:
+        return []
+
+    def status_field_of(self, external_id: str) -> str | None:
+        return None
+
     def settings(self, base_url: str) -> dict[str, Any]:
         return {
             "type": "items",

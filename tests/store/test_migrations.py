@@ -28,7 +28,9 @@ def test_upgrade_builds_exactly_the_models_schema(db_url: str) -> None:
     store = Store(db_url)
     assert current_revision(store) is None
     assert not is_current(store)
-    assert upgrade(store) == [head_revision()]
+    applied = upgrade(store)
+    assert applied[0] == "0001"
+    assert applied[-1] == head_revision()
     with store.engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
         assert compare_metadata(context, Base.metadata) == []
@@ -58,7 +60,8 @@ def test_concurrent_upgrades_apply_once(db_url: str) -> None:
     outputs = [proc.communicate(timeout=120) for proc in procs]
     assert [proc.returncode for proc in procs] == [0, 0], [err for _, err in outputs]
     applied = sorted(out.strip() for out, _ in outputs)
-    assert applied == ["", head_revision()]
+    assert applied[0] == ""
+    assert applied[1].split(",")[-1] == head_revision()
     store = Store(db_url)
     assert is_current(store)
     store.dispose()

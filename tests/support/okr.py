@@ -12,9 +12,17 @@ NOW = datetime(2026, 11, 15, 12, 0, tzinfo=UTC)
 
 
 def okr_config(
-    instance: str, settings: ConnectorSettings, *, container: str = "", **push: Any
+    instance: str,
+    settings: ConnectorSettings,
+    *,
+    container: str = "",
+    manual_kr: bool = False,
+    **push: Any,
 ) -> Config:
-    """Objective with one initiatives-fed KR; the initiative takes tasks labelled `reviews`."""
+    """Objective with one initiatives-fed KR; the initiative takes tasks labelled `reviews`.
+
+    `manual_kr`: the KR's value comes from check-ins instead, so its status holds however the
+    tasks move (the guest promise's "while the key results' statuses hold")."""
     rule = MatchRule(connector=instance, labels_any=["reviews"])
     if container:
         rule = MatchRule(connector=instance, container=container, labels_any=["reviews"])
@@ -34,7 +42,7 @@ def okr_config(
                         metric="percent",
                         start=60,
                         target=85,
-                        source="initiatives",
+                        source="manual" if manual_kr else "initiatives",
                     )
                 ],
             )

@@ -23,8 +23,11 @@ __all__ = [
     "delete_push_states",
     "enqueue",
     "fail",
+    "parked_writes",
     "pending_count",
     "push_states",
+    "put_push_states",
+    "remember_replaced",
     "requeue_in_flight",
     "save_push_state",
 ]
@@ -52,9 +55,12 @@ def save_push_state(
     comment_id: str | None,
     comment_hash: str | None,
     field_value: str | None = None,
+    comment_absent: bool = False,
+    figures_at: datetime | None = None,
     now: datetime | None = None,
 ) -> None:
-    """Record what is now on the task after a write (replacing the previous record)."""
+    """Record what is now on the task after a write (replacing the previous record, except
+    what the bridge replaced at first contact: see `remember_replaced`)."""
     values = {
         "task_id": task_id,
         "connector": connector,
@@ -62,6 +68,8 @@ def save_push_state(
         "comment_id": comment_id,
         "comment_hash": comment_hash,
         "field_value": field_value,
+        "comment_absent": comment_absent,
+        "figures_at": figures_at,
         "updated_at": now_or(now),
     }
     stmt = upsert_insert(session, STATES).values(values)
@@ -70,6 +78,29 @@ def save_push_state(
         set_={name: stmt.excluded[name] for name in values if name != "task_id"},
     )
     session.execute(stmt)
+
+
+def put_push_states(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    """Upsert whole push-state rows (every column given), in one batch."""
+    if not rows:
+        return
+    stmt = upsert_insert(session, STATES)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[STATES.c.task_id],
+        set_={name: stmt.excluded[name] for name in rows[0] if name != "task_id"},
+    )
+    session.execute(stmt, list(rows))
+
+
+def remember_replaced(
+    session: Session, task_id: int, *, label: str | None, field_value: str | None
+) -> None:
+    """Record what a person had where the bridge writes (found at first contact)."""
+    session.execute(
+        update(STATES)
+        .where(STATES.c.task_id == task_id)
+        .values(replaced_label=label, replaced_field=field_value)
+    )
 
 
 def delete_push_states(session: Session, task_ids: Iterable[int]) -> int:
@@ -91,6 +122,8 @@ class QueueItem:
     task_id: int
     change: dict[str, Any]
     reason: str = ""
+    priority: int = 1
+    """Claim order: lower first (0: the tasks that triggered the push)."""
 
 
 @dataclass(frozen=True)
@@ -142,7 +175,8 @@ def enqueue(
 def claim_next(
     session: Session, connector: str, limit: int, *, now: datetime | None = None
 ) -> list[ClaimedItem]:
-    """Mark up to `limit` due pending writes `in_flight` and return them, oldest first.
+    """Mark up to `limit` due pending writes `in_flight` and return them, by priority, then
+    oldest first.
 
     One UPDATE over a sub-select; on PostgreSQL the sub-select skips rows other workers have
     locked, so concurrent claimers never get the same item.
@@ -155,7 +189,7 @@ def claim_next(
             QUEUE.c.status == "pending",
             QUEUE.c.next_attempt_at.is_(None) | (QUEUE.c.next_attempt_at <= at),
         )
-        .order_by(QUEUE.c.id)
+        .order_by(QUEUE.c.priority, QUEUE.c.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
@@ -171,10 +205,11 @@ def claim_next(
             QUEUE.c.reason,
             QUEUE.c.attempts,
             QUEUE.c.last_error,
+            QUEUE.c.priority,
         )
     )
-    claimed = [ClaimedItem(*row) for row in session.execute(stmt)]
-    return sorted(claimed, key=lambda item: item.id)
+    rows = sorted(session.execute(stmt), key=lambda row: (row[-1], row[0]))
+    return [ClaimedItem(*row[:-1]) for row in rows]
 
 
 def complete(session: Session, item_id: int, *, now: datetime | None = None) -> None:
@@ -193,14 +228,16 @@ def fail(
     retry: bool,
     *,
     retry_at: datetime | None = None,
+    park: bool = False,
     now: datetime | None = None,
 ) -> None:
-    """The write failed: back to `pending` (not before `retry_at`) or `failed` for good."""
+    """The write failed: back to `pending` (not before `retry_at`), `failed` for this run, or
+    `parked` (the tool refused it: not planned again until the desired state changes)."""
     values: dict[str, Any] = {"last_error": error, "updated_at": now_or(now)}
     if retry:
         values.update(status="pending", next_attempt_at=retry_at)
     else:
-        values["status"] = "failed"
+        values["status"] = "parked" if park else "failed"
     session.execute(update(QUEUE).where(QUEUE.c.id == item_id).values(values))
 
 
@@ -215,6 +252,14 @@ def requeue_in_flight(session: Session, connector: str, *, now: datetime | None 
         .values(status="pending", updated_at=now_or(now))
     )
     return rowcount(result)
+
+
+def parked_writes(session: Session, connector: str | None = None) -> list[PushQueueRow]:
+    """Writes the tool refused, waiting for their task's desired state to change."""
+    query = select(PushQueueRow).where(PushQueueRow.status == "parked")
+    if connector is not None:
+        query = query.where(PushQueueRow.connector == connector)
+    return list(session.scalars(query.order_by(PushQueueRow.connector, PushQueueRow.id)))
 
 
 def pending_count(session: Session, connector: str) -> int:

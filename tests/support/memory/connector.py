@@ -1,11 +1,18 @@
-"""The memory connector: the smallest honest connector, over `MemoryTool`'s HTTP API."""
+"""The memory connector: the smallest honest connector, over `MemoryTool`'s HTTP API.
+
+It is the reference for the guest promise: the tool embeds each task's comments in its task
+listing, so every pulled or fetched task carries its `marks` (MARKS_IN_PULL) at no extra
+request; the bridge's comment is the bot's one carrying the hidden stamp; a label change is one
+request; `cleanup_artifacts` deletes the status label definitions no task uses any more.
+"""
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from okrbridge.config.schema import ConnectorSettings
 from okrbridge.connector.base import (
@@ -23,11 +30,20 @@ from okrbridge.connector.base import (
 from okrbridge.connector.errors import NotFound, require_secret
 from okrbridge.connector.signatures import verify_hex_signature
 from okrbridge.connector.transport import HttpTransport, RetryPolicy
-from okrbridge.domain import StatusCategory, Task
-from okrbridge.marks import StatusLabels
+from okrbridge.domain import FoundMarks, StatusCategory, Task
+from okrbridge.marks import StatusLabels, comment_stamp, read_stamp
 from tests.support.memory.tool import BOT, MemoryTool
 
-MARKER = "<!-- okrbridge -->"
+if TYPE_CHECKING:
+    import httpx
+
+_MARKER = re.compile(r"<!-- (okrbridge[^ ]*) -->")
+"""The hidden stamp: `<!-- okrbridge:<digest> -->` at the end of the bridge's comment."""
+
+
+def _stamped(body: str) -> tuple[bool, str | None]:
+    match = _MARKER.search(body)
+    return (False, None) if match is None else read_stamp(match.group(1))
 
 
 class MemorySettings(ConnectorSettings):
@@ -39,7 +55,13 @@ class MemoryConnector(Connector[MemorySettings]):
     name: ClassVar[str] = "memory"
     settings_model: ClassVar[type[ConnectorSettings]] = MemorySettings
     capabilities: ClassVar[frozenset[Capability]] = frozenset(
-        {Capability.LABELS, Capability.COMMENTS, Capability.WEBHOOKS, Capability.INCREMENTAL}
+        {
+            Capability.LABELS,
+            Capability.COMMENTS,
+            Capability.WEBHOOKS,
+            Capability.INCREMENTAL,
+            Capability.MARKS_IN_PULL,
+        }
     )
     default_writes_per_minute: ClassVar[int] = 6000
 
@@ -50,8 +72,9 @@ class MemoryConnector(Connector[MemorySettings]):
         env: Mapping[str, str],
         *,
         labels: StatusLabels | None = None,
+        http_client: httpx.Client | None = None,
     ) -> None:
-        super().__init__(instance, settings, env, labels=labels)
+        super().__init__(instance, settings, env, labels=labels, http_client=http_client)
         token = require_secret(env, settings.token_env, instance)
         self.http = HttpTransport(
             instance=instance,
@@ -114,8 +137,16 @@ class MemoryConnector(Connector[MemorySettings]):
             estimate=row["estimate"],
             parent=row["parent"],
             updated_at=datetime.fromisoformat(row["updated"]),
-            raw=row,
+            raw={k: v for k, v in row.items() if k != "comments"},
+            marks=self._marks(row.get("comments", [])),
         )
+
+    def _marks(self, comments: list[dict[str, Any]]) -> FoundMarks:
+        for comment in comments:
+            stamped, digest = _stamped(comment["body"])
+            if comment["author"] == BOT and stamped:
+                return FoundMarks(comment_id=str(comment["id"]), comment_digest=digest)
+        return FoundMarks()
 
     # -- webhooks -----------------------------------------------------------------------------
     def verify_webhook(self, request: WebhookRequest) -> bool:
@@ -143,15 +174,12 @@ class MemoryConnector(Connector[MemorySettings]):
     # -- writing ------------------------------------------------------------------------------
     def apply(self, change: PushChange) -> PushResult:
         tid, writes = change.task.external_id, 0
-        if change.add_label:
-            self.http.request("POST", f"api/tasks/{tid}/labels", json={"label": change.add_label})
+        if change.add_label or change.remove_labels:
+            # One request: the swap is atomic and costs one write.
+            labels = {"add": [change.add_label] if change.add_label else []}
+            labels["remove"] = [x for x in change.remove_labels if self.labels.owns(x)]
+            self.http.request("PATCH", f"api/tasks/{tid}/labels", json=labels)
             writes += 1
-        for label in change.remove_labels:
-            try:
-                self.http.request("DELETE", f"api/tasks/{tid}/labels/{label}")
-                writes += 1
-            except NotFound:
-                pass  # already gone: nothing to undo
         comment_id = change.comment.comment_id if change.comment else None
         if change.comment is not None:
             comment_id, n = self._comment(tid, change)
@@ -161,9 +189,11 @@ class MemoryConnector(Connector[MemorySettings]):
     def _comment(self, tid: str, change: PushChange) -> tuple[str | None, int]:
         assert change.comment is not None
         action, cid = change.comment.action, change.comment.comment_id
-        if action is not CommentAction.DELETE and (cid is None or change.uncertain):
+        looks = cid is None and change.comment.look_first
+        if action is not CommentAction.DELETE and (looks or change.uncertain):
             cid = self._find_own(tid) or cid
-        body = {"body": f"{change.comment.body}\n{MARKER}"}
+        stamp = comment_stamp(change.comment.digest)
+        body = {"body": f"{change.comment.body}\n<!-- {stamp} -->"}
         if action is CommentAction.DELETE:
             if cid is None or cid != self._find_own(tid):
                 return None, 0  # not ours, or already gone
@@ -179,7 +209,25 @@ class MemoryConnector(Connector[MemorySettings]):
         return str(made["id"]), 1
 
     def _find_own(self, tid: str) -> str | None:
-        for comment in self.http.get_json(f"api/tasks/{tid}/comments"):
-            if comment["author"] == BOT and MARKER in comment["body"]:
-                return str(comment["id"])
-        return None
+        return self._marks(self.http.get_json(f"api/tasks/{tid}/comments")).comment_id
+
+    def preflight(self) -> list[str]:
+        refused = set(self.http.get_json("api/policy")["refused_labels"])
+        return [
+            f"the tool refuses the status label {name}"
+            for name in sorted(self.labels.names & refused)
+        ]
+
+    def cleanup_artifacts(self, *, dry_run: bool = False) -> list[str]:
+        """Delete the bridge's status label definitions that no task uses any more."""
+        used = {
+            label for page in self.pull(None, full=True) for t in page.tasks for label in t.labels
+        }
+        removed = []
+        for name in self.http.get_json("api/labels"):
+            if not self.labels.owns(name) or name in used:
+                continue
+            if not dry_run:
+                self.http.request("DELETE", f"api/labels/{name}")
+            removed.append(f"label definition {name} deleted")
+        return removed

@@ -51,6 +51,10 @@ class MemoryTool:
         self._sink: WebhookSink | None = None
         self._writes = 0
         self._callback: str | None = None
+        self._definitions: set[str] = set()
+        self._refused_tasks: dict[str, str] = {}
+        self.refused_labels: set[str] = set()
+        """Label names the tool refuses (listed by `GET /api/policy`)."""
         self.app = Starlette(routes=self._routes())
 
     # -- SimulatedTool ------------------------------------------------------------------------
@@ -67,6 +71,7 @@ class MemoryTool:
                 task.parent,
                 next(self._seq),
             )
+            self._definitions.update(task.labels)
             self._emit("task.created", tid, actor="person")
             return tid
 
@@ -78,6 +83,7 @@ class MemoryTool:
     def set_labels(self, external_id: str, labels: tuple[str, ...]) -> None:
         with self._lock:
             self._touch(external_id).labels = list(labels)
+            self._definitions.update(labels)
             self._emit("task.updated", external_id, actor="person")
 
     def delete_task(self, external_id: str) -> None:
@@ -93,6 +99,26 @@ class MemoryTool:
         with self._lock:
             task = self._tasks[external_id]
             return [SimComment(cid, body, author) for cid, (author, body) in task.comments.items()]
+
+    def delete_comment_as_person(self, external_id: str, comment_id: str) -> None:
+        with self._lock:
+            del self._touch(external_id).comments[comment_id]
+            self._emit("comment.deleted", external_id, actor="person")
+
+    def label_definitions(self) -> list[str]:
+        with self._lock:
+            return sorted(self._definitions)
+
+    def refuse_writes_to(self, external_id: str, reason: str | None) -> None:
+        """From now on the API refuses (422) every write to this task; None: accept again."""
+        with self._lock:
+            if reason is None:
+                self._refused_tasks.pop(external_id, None)
+            else:
+                self._refused_tasks[external_id] = reason
+
+    def status_field_of(self, external_id: str) -> str | None:
+        return None  # the memory tool has no project field
 
     def settings(self, base_url: str) -> dict[str, Any]:
         return {
@@ -140,6 +166,10 @@ class MemoryTool:
             "seq": task.seq,
             "deleted": task.deleted,
             "updated": (self._base + timedelta(seconds=task.seq)).isoformat(),
+            "comments": [
+                {"id": cid, "author": author, "body": body}
+                for cid, (author, body) in task.comments.items()
+            ],
         }
 
     def _emit(self, event: str, tid: str, *, actor: str) -> None:
@@ -165,6 +195,10 @@ class MemoryTool:
             Route("/api/tasks", self._list, methods=["GET"]),
             Route("/api/tasks/{tid}", self._get, methods=["GET"]),
             Route("/api/tasks/{tid}/labels", self._add_label, methods=["POST"]),
+            Route("/api/tasks/{tid}/labels", self._change_labels, methods=["PATCH"]),
+            Route("/api/labels", self._labels, methods=["GET"]),
+            Route("/api/policy", self._policy, methods=["GET"]),
+            Route("/api/labels/{name:path}", self._delete_definition, methods=["DELETE"]),
             Route("/api/tasks/{tid}/labels/{name:path}", self._remove_label, methods=["DELETE"]),
             Route("/api/tasks/{tid}/comments", self._comments, methods=["GET", "POST"]),
             Route("/api/tasks/{tid}/comments/{cid}", self._comment, methods=["PATCH", "DELETE"]),
@@ -206,8 +240,51 @@ class MemoryTool:
             task = self._tasks[request.path_params["tid"]]
             if name not in task.labels:
                 self._touch(task.id).labels.append(name)
+                self._definitions.add(name)
                 self._emit("task.labeled", task.id, actor=BOT)
             return JSONResponse({"labels": task.labels})
+
+    async def _change_labels(self, request: Request) -> Response:
+        """Add and remove labels in one request (labels to remove that are absent are fine)."""
+        payload = await request.json()
+        self._writes += 1
+        with self._lock:
+            refused = self._refusal(request.path_params["tid"], payload.get("add", []))
+            if refused is not None:
+                return refused
+            task = self._tasks[request.path_params["tid"]]
+            labels = [x for x in task.labels if x not in payload.get("remove", [])]
+            labels += [x for x in payload.get("add", []) if x not in labels]
+            if labels != task.labels:
+                self._touch(task.id).labels = labels
+                self._definitions.update(labels)
+                self._emit("task.labeled", task.id, actor=BOT)
+            return JSONResponse({"labels": task.labels})
+
+    async def _policy(self, request: Request) -> Response:
+        return JSONResponse({"refused_labels": sorted(self.refused_labels)})
+
+    def _refusal(self, tid: str, labels: list[str] | None = None) -> Response | None:
+        reason = self._refused_tasks.get(tid)
+        refused = [x for x in labels or [] if x in self.refused_labels]
+        if reason is None and not refused:
+            return None
+        return JSONResponse({"error": reason or f"label {refused[0]} is not allowed"}, 422)
+
+    async def _labels(self, request: Request) -> Response:
+        with self._lock:
+            return JSONResponse(sorted(self._definitions))
+
+    async def _delete_definition(self, request: Request) -> Response:
+        name = request.path_params["name"]
+        self._writes += 1
+        with self._lock:
+            if name not in self._definitions:
+                return JSONResponse({"error": "no such label"}, 404)
+            if any(name in t.labels for t in self._tasks.values() if not t.deleted):
+                return JSONResponse({"error": "label in use"}, 409)
+            self._definitions.discard(name)
+            return Response(status_code=204)
 
     async def _remove_label(self, request: Request) -> Response:
         name = request.path_params["name"]
@@ -230,6 +307,9 @@ class MemoryTool:
         body = (await request.json())["body"]
         self._writes += 1
         with self._lock:
+            refused = self._refusal(tid)
+            if refused is not None:
+                return refused
             cid = f"C{next(self._ids)}"
             self._touch(tid).comments[cid] = (BOT, body)
             self._emit("comment.created", tid, actor=BOT)
@@ -240,6 +320,9 @@ class MemoryTool:
         payload = await request.json() if request.method == "PATCH" else {}
         self._writes += 1
         with self._lock:
+            refused = self._refusal(tid)
+            if refused is not None:
+                return refused
             task = self._tasks[tid]
             if cid not in task.comments:
                 return JSONResponse({"error": "comment not found"}, 404)
@@ -247,7 +330,7 @@ class MemoryTool:
             if author != BOT:
                 return JSONResponse({"error": "only the author may change a comment"}, 403)
             if request.method == "DELETE":
-                del task.comments[cid]
+                del self._touch(tid).comments[cid]
                 return Response(status_code=204)
-            task.comments[cid] = (BOT, payload["body"])
+            self._touch(tid).comments[cid] = (BOT, payload["body"])
             return JSONResponse({"id": cid, "author": BOT, "body": payload["body"]})
