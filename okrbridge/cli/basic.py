@@ -69,7 +69,7 @@ def _check_mapping(loaded: LoadedConfig) -> None:
             f"Mapping checked against the {len(computed.tasks)} task(s) the last sync stored.",
             markup=False,
         )
-        print_unmatched(stdout(), loaded.config, computed.evaluation, computed.tasks)
+        print_unmatched(stdout(), loaded.config, computed.evaluation)
 
 
 def _no_config_anywhere(path: Path | None) -> bool:

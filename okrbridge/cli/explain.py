@@ -227,10 +227,8 @@ def _print_marks(
     )
 
 
-def unmatched_lines(
-    config: Config, evaluation: Evaluation, tasks: Sequence[Task] | None
-) -> list[str]:
-    """Initiatives that no task serves and (when `tasks` are given) rules matching no task."""
+def unmatched_lines(config: Config, evaluation: Evaluation) -> list[str]:
+    """Initiatives that no task serves, and rules matching no task."""
     from okrbridge.cli.mapping import rules_matching_nothing
 
     lines: list[str] = []
@@ -243,13 +241,13 @@ def unmatched_lines(
                 f"initiative {initiative.id!r} matches no task (rules: {rules}; nor does any "
                 f"task carry the label {prefix}{initiative.id})"
             )
-    if tasks is not None:
-        for unmatched in rules_matching_nothing(config.initiatives, tasks):
-            if unmatched.initiative_id not in empty:
-                lines.append(
-                    f"rule {unmatched.number} of initiative {unmatched.initiative_id!r} matches "
-                    f"no task: {_rule_text(unmatched.rule)}"
-                )
+    tasks_of = evaluation.mapping.by_initiative
+    for unmatched in rules_matching_nothing(config.initiatives, tasks_of):
+        if unmatched.initiative_id not in empty:
+            lines.append(
+                f"rule {unmatched.number} of initiative {unmatched.initiative_id!r} matches "
+                f"no task: {_rule_text(unmatched.rule)}"
+            )
     return lines
 
 
@@ -264,13 +262,11 @@ def _rule_text(rule: object) -> str:
     return ", ".join(parts) or "(no condition)"
 
 
-def print_unmatched(
-    console: Console, config: Config, evaluation: Evaluation, tasks: Sequence[Task] | None
-) -> None:
+def print_unmatched(console: Console, config: Config, evaluation: Evaluation) -> None:
     """The notes, with what to run next; nothing when everything matches something."""
     from rich.text import Text
 
-    lines = unmatched_lines(config, evaluation, tasks)
+    lines = unmatched_lines(config, evaluation)
     if not lines:
         return
     console.print(Text("Mapping:", style="bold yellow"))

@@ -7,12 +7,13 @@ module says always agrees with the mapping the sync computes.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from okrbridge.domain import Initiative, MatchRule, StatusCategory, Task
 from okrbridge.engine.matching import RESERVED_LABEL_SLUGS
 from okrbridge.engine.rules import CompiledRule, RuleIndex, compile_rule
+from okrbridge.engine.taskview import TaskView
 
 __all__ = [
     "Condition",
@@ -171,23 +172,26 @@ def explain_task(
 
 
 def rules_matching_nothing(
-    initiatives: Sequence[Initiative], tasks: Iterable[Task]
+    initiatives: Sequence[Initiative], tasks_of: Mapping[str, Sequence[TaskView]]
 ) -> list[UnmatchedRule]:
-    """Rules that no (non-deleted) task matches, in config order. One indexed pass."""
-    numbered = [
-        (initiative.id, number, rule)
-        for initiative in initiatives
-        for number, rule in enumerate(initiative.match, start=1)
-    ]
-    index = RuleIndex(compile_rule(rule, target) for target, (_, _, rule) in enumerate(numbered))
-    found: set[int] = set()
-    for task in tasks:
-        if len(found) == len(numbered):
-            break
-        if not task.deleted:
-            index.collect(task, frozenset(label.casefold() for label in task.labels), found)
-    return [
-        UnmatchedRule(initiative_id, number, rule)
-        for target, (initiative_id, number, rule) in enumerate(numbered)
-        if target not in found
-    ]
+    """Rules that no task matches, in config order.
+
+    `tasks_of` holds each initiative's mapped tasks (the evaluation's mapping): a task that
+    matches a rule is mapped to the rule's initiative, so only those tasks need testing.
+    """
+    unmatched: list[UnmatchedRule] = []
+    for initiative in initiatives:
+        rules = list(initiative.match)
+        index = RuleIndex(compile_rule(rule, number) for number, rule in enumerate(rules))
+        found: set[int] = set()
+        for task in tasks_of.get(initiative.id, ()):
+            if len(found) == len(rules):
+                break
+            if not task.deleted:
+                index.collect(task, frozenset(label.casefold() for label in task.labels), found)
+        unmatched += [
+            UnmatchedRule(initiative.id, number + 1, rule)
+            for number, rule in enumerate(rules)
+            if number not in found
+        ]
+    return unmatched

@@ -102,7 +102,7 @@ def run_sync_command(
         print_footprint(report, out)
         print_summary(report)
         if report.evaluation is not None:
-            print_unmatched(stdout(), loaded.config, report.evaluation, None)
+            print_unmatched(stdout(), loaded.config, report.evaluation)
     if not report.ok:
         raise typer.Exit(EXIT_FAILURE)
 
@@ -112,7 +112,7 @@ def sync_json(report: SyncReport, config: Config | None = None) -> dict[str, Any
     from okrbridge.cli.footprint import footprint_json
 
     notes = (
-        unmatched_lines(config, report.evaluation, None)
+        unmatched_lines(config, report.evaluation)
         if config is not None and report.evaluation is not None
         else []
     )

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import json
+
 from okrbridge.domain import StatusCategory
 from okrbridge.sandbox import SeedTask
 from tests.cli.conftest import Sims
@@ -78,12 +80,16 @@ def test_explain_finds_tasks_the_way_people_name_them(sims: Sims) -> None:
 
 
 def test_sync_names_an_initiative_matching_nothing(sims: Sims) -> None:
-    _append(sims, GHOST)
+    _append(sims, GHOST + HALF)
     result = sims.run("sync")
     assert result.returncode == 0, result.stderr
     assert "initiative 'ghost-project' matches no task" in result.stdout
     assert "container = 'NOPE'" in result.stdout
+    assert "rule 2 of initiative 'half-mapped' matches no task" in result.stdout
     assert "review-campaign' matches no task" not in result.stdout
+    assert "of initiative 'review-campaign'" not in result.stdout
+    notes = json.loads(sims.run("sync", "--json").stdout)["mapping_notes"]
+    assert len(notes) == 2
 
 
 def test_status_and_config_check_name_rules_matching_nothing(sims: Sims) -> None:
