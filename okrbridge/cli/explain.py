@@ -241,6 +241,11 @@ def unmatched_lines(config: Config, evaluation: Evaluation) -> list[str]:
                 f"initiative {initiative.id!r} matches no task (rules: {rules}; nor does any "
                 f"task carry the label {prefix}{initiative.id})"
             )
+    counting = {kr.id: kr.tasks for o in config.objectives for kr in o.key_results if kr.tasks}
+    for kr_id, counted in evaluation.mapping.by_key_result.items():
+        rule = counting.get(kr_id)
+        if not counted and rule is not None:
+            lines.append(f"key result {kr_id!r} counts no task: tasks = {_rule_text(rule)}")
     tasks_of = evaluation.mapping.by_initiative
     for unmatched in rules_matching_nothing(config.initiatives, tasks_of):
         if unmatched.initiative_id not in empty:

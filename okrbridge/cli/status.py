@@ -48,7 +48,8 @@ def run_status(path: Path | None, *, as_json: bool) -> None:
     print_status(loaded.config, computed.evaluation, runs, parked)
     from okrbridge.cli.explain import print_unmatched
 
-    print_unmatched(stdout(), loaded.config, computed.evaluation)
+    if computed.tasks:  # before the first sync every rule "matches nothing": no news
+        print_unmatched(stdout(), loaded.config, computed.evaluation)
 
 
 def parked_json(session: Any) -> dict[str, list[dict[str, Any]]]:

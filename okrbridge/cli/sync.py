@@ -101,7 +101,8 @@ def run_sync_command(
     else:
         print_footprint(report, out)
         print_summary(report)
-        if report.evaluation is not None:
+        if _has_tasks(report):
+            assert report.evaluation is not None
             print_unmatched(stdout(), loaded.config, report.evaluation)
     if not report.ok:
         raise typer.Exit(EXIT_FAILURE)
@@ -113,7 +114,7 @@ def sync_json(report: SyncReport, config: Config | None = None) -> dict[str, Any
 
     notes = (
         unmatched_lines(config, report.evaluation)
-        if config is not None and report.evaluation is not None
+        if config is not None and report.evaluation is not None and _has_tasks(report)
         else []
     )
     return {
@@ -148,6 +149,13 @@ def sync_json(report: SyncReport, config: Config | None = None) -> dict[str, Any
             for c in report.connectors
         ],
     }
+
+
+def _has_tasks(report: SyncReport) -> bool:
+    """Tasks were pulled or are mapped: notes about rules matching nothing mean something."""
+    if report.evaluation is None:
+        return False
+    return any(c.pulled for c in report.connectors) or bool(report.evaluation.mapping.by_task)
 
 
 def _plan_json(plan: Any) -> dict[str, Any]:
