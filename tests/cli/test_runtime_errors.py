@@ -53,6 +53,7 @@ def test_debug_shows_the_traceback(sims: Sims) -> None:
     sims.env["JIRA_API_TOKEN"] = "not-the-token"
     result = sims.run("sync", "--connector", "jira-mkt")
     assert "Traceback" not in result.stderr
+    assert "Traceback" in sims.run("--debug", "sync", "--connector", "jira-mkt").stderr
     sims.env["OKRBRIDGE_DEBUG"] = "1"
     assert "Traceback" in sims.run("sync", "--connector", "jira-mkt").stderr
 
