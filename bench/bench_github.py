@@ -1,9 +1,14 @@
 """GitHub connector benchmark against the simulator (50 ms latency on every request).
 
 Prints, for a project of N items (default 10,000):
-- full pull: requests and GraphQL points vs the minimum (ceil(N/100) pages);
+- full pull (with each item's last comments, so the bridge's marks come with it): requests and
+  GraphQL points vs the minimum (ceil(N/100) pages) and vs the hand-written full query, priced
+  as GitHub documents and as it would be if GitHub charged its skipped `@include`/`@skip`
+  owner branch (target: ours <= 600 points for 10,000 items either way);
 - steady-state pull with nothing changed: our lean scan vs the hand-written full query run
   every cycle (target <= 150 points vs ~600);
+- a first rollout over a lost store: the requests added to find the bridge's existing
+  comments (with the marks in the pull) vs looking in each issue before creating;
 - after K changes: lean scan + details of the changed items;
 - push on P issues, side by side: the push a person would write by hand (a new comment and a
   label on every run: 2 writes per issue per run, duplicate comments from the second run on)
@@ -64,14 +69,61 @@ def _pull(connector: GitHubConnector, cursor: str | None, full: bool = False) ->
     )
 
 
+HAND_WRITTEN = """
+query($owner: String!, $number: Int!, $isOrg: Boolean!, $first: Int!, $after: String) {
+  organization(login: $owner) @include(if: $isOrg) { projectV2(number: $number) { ...P } }
+  user(login: $owner) @skip(if: $isOrg) { projectV2(number: $number) { ...P } }
+  rateLimit { cost }
+}
+fragment P on ProjectV2 {
+  items(first: $first, after: $after) {
+    pageInfo { hasNextPage endCursor }
+    nodes {
+      id updatedAt
+      fieldValues(first: 20) { nodes { ... on ProjectV2ItemFieldSingleSelectValue { name } } }
+      content {
+        ... on Issue { id title labels(first: 20) { nodes { name } }
+                      assignees(first: 10) { nodes { login } } }
+        ... on PullRequest { id title labels(first: 20) { nodes { name } }
+                             assignees(first: 10) { nodes { login } } }
+        ... on DraftIssue { id title assignees(first: 10) { nodes { login } } }
+      }
+    }
+  }
+}
+"""
+"""What a person writes by hand: one document for both owner types, labels and assignees per
+content type, no comments."""
+
+
+def _hand_written_page_points() -> tuple[int, int]:
+    """(points per page as GitHub documents it, points if the skipped branch were charged)."""
+    from graphql import parse
+
+    from connectors.github.simulator.graphql_api import query_cost
+
+    document = parse(HAND_WRITTEN)
+    variables = {"isOrg": True, "first": 100}
+    charged = parse(
+        HAND_WRITTEN.replace("@include(if: $isOrg)", "").replace("@skip(if: $isOrg)", "")
+    )
+    return query_cost(document, variables), query_cost(charged, variables)
+
+
 def _baseline_steady(connector: GitHubConnector, number: int) -> tuple[int, float]:
     """The hand-written query: every item in full, every cycle."""
     before = (connector.stats.requests, connector.stats.cost_points)
     after = None
     while True:
         variables = {"owner": "acme", "number": number, "isOrg": True, "first": 100}
-        data = connector.client.graphql("items_full", {**variables, "after": after})
-        items = data["organization"]["projectV2"]["items"]
+        body = connector.client.transport.request_json(
+            "POST",
+            connector.client.graphql_url,
+            json={"query": HAND_WRITTEN, "variables": {**variables, "after": after}},
+            write=False,
+        )
+        connector.stats.cost_points += body["data"]["rateLimit"]["cost"]
+        items = body["data"]["organization"]["projectV2"]["items"]
         if not items["pageInfo"]["hasNextPage"]:
             break
         after = items["pageInfo"]["endCursor"]
@@ -87,10 +139,16 @@ def bench_pull(items: int, changed: int, latency: float) -> None:
         connector = _connector(sim, server.url, clock)
         minimum = math.ceil(items / 100)
         tasks, cursor, requests, points, took = _pull(connector, None)
+        documented, charged = _hand_written_page_points()
+        pages = math.ceil(items / 100)
         print(
-            f"full pull of {len(tasks)} items: {requests} requests (minimum {minimum}), "
-            f"{points:.0f} points, {took:.1f} s"
+            f"full pull of {len(tasks)} items with their marks: {requests} requests "
+            f"(minimum {minimum}), {points:.0f} points, {took:.1f} s; no document carries an "
+            f"@include/@skip branch. Hand-written full query: {documented * pages} points as "
+            f"GitHub documents it, {charged * pages} if GitHub charged its skipped branch"
         )
+        marked = sum(1 for t in tasks if t.marks is not None)
+        print(f"  tasks carrying their marks: {marked} of {len(tasks)}")
         print(
             f"  cursor: {len(cursor or '')} bytes "
             f"({len(cursor or '') / max(1, items):.1f} bytes per item)"
@@ -205,7 +263,7 @@ def _run(
         if steady:  # the planner finds nothing to do; the connector still checks the label
             total += connector.apply(PushChange(task=task, add_label=label)).requests
             continue
-        comment_id = task.raw.get("bench_comment")
+        comment_id = task.marks.comment_id if task.marks else None
         remove = (stale,) if stale and stale != label else ()
         action = CommentAction.UPDATE if stale else CommentAction.CREATE
         change = PushChange(
@@ -218,6 +276,40 @@ def _run(
     return total
 
 
+def bench_lost_store(count: int, latency: float) -> None:
+    """A rollout, then the same project read by a fresh install (a lost or new store)."""
+    sim = GitHubSimulator()
+    clock = VirtualClock()
+    sim.limits.clock = clock
+    sim.limits.reset()
+    for i in range(count):
+        sim.add_task(SeedTask(f"task {i}", "acme/app"))
+    digest = "0123456789abcdef"
+    with SandboxServer(sim.app, latency=Latency(ms=latency)) as server:
+        first = _connector(sim, server.url, clock)
+        tasks, *_ = _pull(first, None)
+        for task in tasks:
+            comment = CommentChange(CommentAction.CREATE, "**OKR status**", digest=digest)
+            first.apply(PushChange(task=task, add_label="okr:on-track", comment=comment))
+        fresh = _connector(sim, server.url, clock)
+        tasks, _, requests, points, _ = _pull(fresh, None)
+        current = sum(
+            1 for t in tasks if t.marks and t.marks.comment_digest == digest and t.marks.comment_id
+        )
+        pages = math.ceil(count / 100)
+        before = fresh.stats.requests
+        for task in tasks:  # what looking in each issue before creating would cost
+            comment = CommentChange(CommentAction.CREATE, "**OKR status**", digest=digest)
+            fresh.apply(PushChange(task=task, comment=comment))
+        looked = fresh.stats.requests - before
+        print(
+            f"lost store, {count} issues already marked: the fresh pull made {requests} requests "
+            f"({pages} pages, {requests - pages} added to find comments), {points:.0f} points, "
+            f"and found {current} current comments (0 writes needed); looking in each issue "
+            f"before creating instead costs {looked} requests"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--items", type=int, default=10_000)
@@ -227,6 +319,7 @@ def main() -> None:
     args = parser.parse_args()
     bench_pull(args.items, args.changed, args.latency)
     bench_push(args.push, args.latency)
+    bench_lost_store(args.push, args.latency)
 
 
 if __name__ == "__main__":

@@ -2,11 +2,16 @@
 
     python bench/bench_jira.py            # N = 1,000 and 10,000 issues, 50 ms latency
     python bench/bench_jira.py --big      # also N = 100,000
+    python bench/bench_jira.py --floors   # only the request floors (steady state, rollout)
 
 The simulator is served by the sandbox harness in this process; each client runs in its own
 subprocess so that its wall time and peak RSS are its own. Requests are counted by the server.
 Also printed: an incremental pull with nothing changed, and the writes of `apply` for 100
-status changes.
+status changes; and with `--floors`, the requests of the steady state (nothing changed; after
+the bridge's own writes, in the same process and in a new one) and of a first rollout and a
+rollout with a lost store. `--floors` uses only the connector contract, so it can be run
+against an older tree (`PYTHONPATH=<old tree> python bench/bench_jira.py --floors`) for the
+figures before a change.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import resource
 import subprocess
 import sys
 import time
+from datetime import timedelta
 from typing import Any
 
 from connectors.jira import JiraConnector, JiraSettings
@@ -183,15 +189,116 @@ def steady_and_apply(server: SandboxServer, sim: JiraSimulator) -> None:
         )
 
 
+# -- request floors ----------------------------------------------------------------------------
+FOOTER = "_Updated by okrbridge when a status or value changes._"
+
+
+def _comment(status: str, digest: str) -> CommentChange:
+    body = f"**OKR status: {status}**\n\n{FOOTER}"
+    try:
+        return CommentChange(CommentAction.CREATE, body, digest=digest)
+    except TypeError:  # a tree from before comment digests
+        return CommentChange(CommentAction.CREATE, body)
+
+
+def floors(n: int, latency_ms: float, overlap_s: float = 2.0) -> None:
+    """Requests at the API floors, counted by the simulator's server. The incremental
+    overlap is shortened to `overlap_s` so that "nothing written within the overlap" can be
+    measured without waiting minutes."""
+    sim = JiraSimulator()
+    for i in range(n):
+        sim.add_task(SeedTask(title=f"Issue {i}", container="MKT" if i % 2 else "GAME"))
+    with SandboxServer(sim.app, latency=Latency(ms=latency_ms)) as server:
+        sim.base_url = server.url
+        table = {**_table(server.url), "estimate_field": "Story Points"}
+        settings = JiraSettings(**table, overlap=timedelta(seconds=overlap_s))
+
+        def connector() -> JiraConnector:
+            return JiraConnector("bench", settings, sim.env())
+
+        def answered() -> int:
+            """Requests answered, not counting 429s (retries paced by the burst limit)."""
+            return sum(1 for r in server.log.snapshot() if r.status != 429)
+
+        def pull(conn: JiraConnector, cursor: str | None) -> tuple[list[Any], str | None, int]:
+            server.log.clear()
+            pages = list(conn.pull(cursor))
+            tasks = [t for p in pages for t in p.tasks]
+            return tasks, pages[-1].cursor or cursor, answered()
+
+        def push(conn: JiraConnector, tasks: list[Any], status: str) -> tuple[int, int]:
+            server.log.clear()
+            writes = sim.write_count()
+            label = f"okr:{status.lower().replace(' ', '-')}"
+            for task in tasks:
+                change = _comment(status, DIGEST if status == "On track" else DIGEST[::-1])
+                conn.apply(PushChange(task=task, add_label=label, comment=change))
+            return answered(), sim.write_count() - writes
+
+        def settle() -> None:
+            time.sleep(overlap_s + 1.5)
+
+        daemon = connector()  # one long-lived connector, as in the daemon
+        tasks, cursor, first_pull = pull(daemon, None)
+        requests, writes = push(daemon, tasks, "On track")
+        print(
+            f"first rollout, {n} issues: pull {first_pull} requests; push {requests} "
+            f"requests, {writes} writes"
+        )
+        _, cursor, window = pull(daemon, cursor)
+        print(f"  next pull, its {n} own writes inside the overlap: {window} requests")
+        settle()
+        _, cursor, _ = pull(daemon, cursor)  # moves the cursor past the writes' overlap
+        _, cursor, quiet = pull(daemon, cursor)
+        _, cursor, quiet_new = pull(connector(), cursor)
+        print(
+            f"steady state, nothing changed: {quiet} requests (long-lived connector), "
+            f"{quiet_new} (new process)"
+        )
+        ten = daemon.fetch([t.external_id for t in tasks[:10]])
+        push(daemon, ten, "Off track")
+        _, cursor, own = pull(daemon, cursor)
+        _, cursor, again = pull(daemon, cursor)
+        print(
+            f"after the bridge wrote 10 issues, long-lived connector: next pull {own} "
+            f"requests, then (own writes still in the overlap) {again}"
+        )
+        settle()
+        _, cursor, _ = pull(daemon, cursor)
+        cli = connector()
+        push(cli, cli.fetch([t.external_id for t in ten]), "On track")
+        _, cursor, own_new = pull(connector(), cursor)
+        _, cursor, again_new = pull(connector(), cursor)
+        print(f"after a CLI run wrote 10 issues, next runs: {own_new} requests, then {again_new}")
+        lost = connector()
+        tasks, _, lost_pull = pull(lost, None)
+        comments = sum(len(sim.comments_of(t.external_id)) for t in tasks)
+        requests, writes = push(lost, tasks, "On track")
+        duplicates = sum(len(sim.comments_of(t.external_id)) for t in tasks) - comments
+        print(
+            f"rollout with a lost store (nothing differs), {n} issues: pull {lost_pull} "
+            f"requests; push {requests} requests, {writes} writes, {duplicates} duplicate "
+            "comments"
+        )
+
+
+DIGEST = "5f0c" * 16
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--big", action="store_true", help="also N = 100,000")
+    parser.add_argument("--floors", type=int, nargs="?", const=1000, metavar="N")
     parser.add_argument("--latency-ms", type=float, default=50.0)
     parser.add_argument("--client")
     parser.add_argument("--url")
     args = parser.parse_args()
     if args.client:
         client_main(args.client, args.url)
+        return
+    if args.floors:
+        print(f"Jira request floors, {args.latency_ms:.0f} ms simulated latency per request")
+        floors(args.floors, args.latency_ms)
         return
     sizes = [1_000, 10_000] + ([100_000] if args.big else [])
     print(f"Jira full pull, {args.latency_ms:.0f} ms simulated latency per request")

@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 
 from connectors.github.queries import load
-from connectors.github.settings import GitHubSettings, graphql_url
+from connectors.github.settings import GitHubSettings, graphql_url, rest_url
 from okrbridge.connector.base import ConnectorStats
 from okrbridge.connector.errors import BadResponse, RequestFailed
 from okrbridge.connector.pacing import TokenBucket
@@ -91,7 +91,7 @@ class GitHubClient:
         self.content_pacer = TokenBucket.per_window(500, 3600, clock=pacer_clock, sleep=sleep)
         self.transport = HttpTransport(
             instance=instance,
-            base_url=settings.base_url,
+            base_url=rest_url(settings.base_url),
             stats=stats,
             headers={
                 "Authorization": f"Bearer {token}",

@@ -6,6 +6,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
+from urllib.parse import quote
 
 import httpx
 
@@ -13,7 +14,7 @@ from connectors.github import webhooks
 from connectors.github.client import GitHubClient
 from connectors.github.projects import ProjectDirectory
 from connectors.github.pull import Puller
-from connectors.github.push import Pusher, is_draft
+from connectors.github.push import LABEL_DESCRIPTION, MAX_LABEL_LENGTH, Pusher, is_draft
 from connectors.github.settings import GitHubSettings
 from okrbridge.connector.base import (
     Capability,
@@ -23,8 +24,9 @@ from okrbridge.connector.base import (
     PushResult,
     WebhookEvent,
     WebhookRequest,
+    WebhookScreening,
 )
-from okrbridge.connector.errors import require_secret
+from okrbridge.connector.errors import ConnectorError, RequestFailed, require_secret
 from okrbridge.domain import Task
 from okrbridge.marks import StatusLabels
 
@@ -49,8 +51,11 @@ class GitHubConnector(Connector[GitHubSettings]):
             Capability.WEBHOOKS,
             Capability.PROJECT_FIELD,
             Capability.INCREMENTAL,
+            Capability.MARKS_IN_PULL,
         }
     )
+    max_label_length: ClassVar[int | None] = MAX_LABEL_LENGTH
+    """GitHub refuses label names over 50 characters (`config check` tests the prefix)."""
     default_writes_per_minute: ClassVar[int] = 60
     """One write a second: GitHub asks for >= 1 s between mutations and <= 80 creations/min."""
 
@@ -80,7 +85,9 @@ class GitHubConnector(Connector[GitHubSettings]):
         )
         self.projects = ProjectDirectory(instance, settings, self.client)
         self._puller = Puller(instance, settings, self.client)
-        self._pusher = Pusher(instance, settings, self.client, self.projects, self.bot_login)
+        self._pusher = Pusher(
+            instance, settings, self.client, self.projects, self.bot_login, self.labels
+        )
         self._bot: str | None = settings.bot_login
         self._bot_lock = threading.Lock()
 
@@ -93,29 +100,94 @@ class GitHubConnector(Connector[GitHubSettings]):
             return []
         return self._puller.fetch(external_ids, self.projects.ids())
 
+    def scan_marks(self) -> Iterator[Task]:
+        """Every task carrying a bridge label, comment or draft field value (a full read)."""
+        for page in self.pull(None, full=True):
+            for task in page.tasks:
+                marks = task.marks
+                if self.labels.owned_in(task.labels) or (
+                    marks is not None and (marks.comment_id or marks.field_value)
+                ):
+                    yield task
+
+    def preflight(self) -> list[str]:
+        """Projects the token cannot read, and statuses the draft field has no option for."""
+        problems = [
+            f"label {name!r} is over GitHub's {MAX_LABEL_LENGTH} characters (label_prefix)"
+            for name in sorted(self.labels.names)
+            if len(name) > MAX_LABEL_LENGTH
+        ]
+        for number in self.settings.projects:
+            try:
+                meta = self.projects.by_number(number)
+            except RequestFailed as exc:
+                problems.append(str(exc))
+                continue
+            if self.settings.kr_status_field:
+                where = f"project {self.settings.owner}/{number}"
+                field = meta.fields.get(self.settings.kr_status_field)
+                problems += self._pusher.options.problems(where, field)
+        return problems
+
     # -- webhooks -----------------------------------------------------------------------------
     def verify_webhook(self, request: WebhookRequest) -> bool:
         return bool(self._secret) and webhooks.verify(request, self._secret)
 
+    def screen_webhook(self, request: WebhookRequest) -> WebhookScreening:
+        return webhooks.screen(request)
+
     def parse_webhook(self, request: WebhookRequest) -> list[WebhookEvent]:
         context = webhooks.WebhookContext(
-            bot_login=self.bot_login,
-            project_ids=self.projects.known_ids,
-            bridge_field_ids=self.projects.bridge_field_ids(),
+            bot_login=self._required_bot_login,
+            project_ids=self.projects.ids,
+            labels=self.labels,
+            bridge_field_ids=self.projects.bridge_field_ids,
         )
         return webhooks.parse(request, context)
 
     def bot_login(self) -> str | None:
-        """The bridge's own login: configured, else `GET /user` once (echo detection)."""
+        """The bridge's own login: configured, else `GET /user` once (echo detection).
+        A failed lookup raises and is tried again next time."""
         with self._bot_lock:
             if self._bot is None:
                 user: Any = self.client.get("user")
-                self._bot = str(user.get("login", "")) if isinstance(user, dict) else ""
-            return self._bot or None
+                login = user.get("login") if isinstance(user, dict) else None
+                if not isinstance(login, str) or not login:
+                    raise RequestFailed(self.instance, "GET /user answered without a login")
+                self._bot = login
+            return self._bot
+
+    def _required_bot_login(self) -> str:
+        login = self.bot_login()
+        if not login:
+            raise ConnectorError(self.instance, "the bridge's GitHub login is unknown")
+        return login
 
     # -- writing ------------------------------------------------------------------------------
     def apply(self, change: PushChange) -> PushResult:
         return self._pusher.apply(change)
+
+    def cleanup_artifacts(self, *, dry_run: bool = False) -> list[str]:
+        """Delete the status label definitions the bridge created (its name and description)
+        in the projects' repositories, once no issue or pull request carries them."""
+        lines = []
+        for repo in sorted(self._puller.repositories()):
+            path = quote(repo, safe="/")
+            for label in list(self.client.get_pages(f"repos/{path}/labels")):
+                name = str(label.get("name", ""))
+                if not self.labels.owns(name) or label.get("description") != LABEL_DESCRIPTION:
+                    continue
+                if self._label_in_use(path, name):
+                    continue
+                if not dry_run:
+                    self.client.delete(f"repos/{path}/labels/{quote(name, safe='')}")
+                lines.append(f"{repo}: delete label definition {name}")
+            self._pusher.forget_repo(path)
+        return lines
+
+    def _label_in_use(self, repo_path: str, name: str) -> bool:
+        params = {"labels": name, "state": "all", "per_page": 1}
+        return bool(self.client.get(f"repos/{repo_path}/issues", params))
 
     def close(self) -> None:
         self.client.close()

@@ -11,10 +11,12 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
+from connectors.github.marks import window_marks
 from connectors.github.settings import GitHubSettings
-from okrbridge.domain import StatusCategory, Task
+from connectors.github.status_field import StatusOptions
+from okrbridge.domain import FoundMarks, StatusCategory, Task
 
-__all__ = ["external_id_of", "field_values", "normalize_item", "parse_time"]
+__all__ = ["external_id_of", "field_values", "is_draft", "normalize_item", "parse_time"]
 
 _EXCLUDED_REASONS = frozenset({"NOT_PLANNED", "DUPLICATE"})
 
@@ -103,8 +105,16 @@ def _due(fields: dict[str, str]) -> date | None:
     return None
 
 
-def normalize_item(instance: str, settings: GitHubSettings, item: dict[str, Any]) -> Task | None:
-    """The task for one project item; None for redacted items (content not visible)."""
+def normalize_item(
+    instance: str,
+    settings: GitHubSettings,
+    item: dict[str, Any],
+    options: StatusOptions | None = None,
+) -> Task | None:
+    """The task for one project item; None for redacted items (content not visible).
+
+    `container` is the repository (drafts have none); the project is `fields["project"]`,
+    written `owner/number` (e.g. `acme/1`), so a rule can match a whole project."""
     external_id = external_id_of(item)
     if external_id is None:
         return None
@@ -119,6 +129,7 @@ def normalize_item(instance: str, settings: GitHubSettings, item: dict[str, Any]
     if settings.iteration_field and settings.iteration_field in fields:
         extra["iteration"] = fields[settings.iteration_field]
     extra["item_type"] = str(item.get("type", ""))
+    extra["project"] = f"{settings.owner}/{project.get('number', '')}"
     updated = max(
         filter(None, (parse_time(item.get("updatedAt")), parse_time(content.get("updatedAt")))),
         default=None,
@@ -129,7 +140,7 @@ def normalize_item(instance: str, settings: GitHubSettings, item: dict[str, Any]
         key=_key(settings, project, item, content, repo),
         url=_url(project, item, content, is_draft),
         title=str(content.get("title", "")),
-        container=repo or f"{settings.owner}/projects/{project.get('number', '')}",
+        container=repo,
         status_name=_status_name(content, option),
         status_category=category,
         excluded=excluded or bool(item.get("isArchived")),
@@ -139,8 +150,38 @@ def normalize_item(instance: str, settings: GitHubSettings, item: dict[str, Any]
         due=_due(fields),
         fields=extra,
         updated_at=updated,
-        raw={"item": item, "item_id": item["id"], "project_id": project.get("id", "")},
+        raw={
+            "item": _without_comments(item),
+            "item_id": item["id"],
+            "project_id": project.get("id", ""),
+        },
+        marks=_marks(settings, options, content, fields, is_draft),
     )
+
+
+def _marks(
+    settings: GitHubSettings,
+    options: StatusOptions | None,
+    content: dict[str, Any],
+    fields: dict[str, str],
+    is_draft: bool,
+) -> FoundMarks | None:
+    """The bridge's marks as this read shows them (None: the read could not tell)."""
+    if not is_draft:
+        return window_marks(content.get("comments"))
+    name = settings.kr_status_field
+    if not name:
+        return FoundMarks()
+    value = (options or StatusOptions(settings)).value_of(fields.get(name))
+    return FoundMarks(field_value=value)
+
+
+def _without_comments(item: dict[str, Any]) -> dict[str, Any]:
+    """The item as stored: comment bodies are read for the marks, not kept."""
+    content = item.get("content")
+    if not isinstance(content, dict) or "comments" not in content:
+        return item
+    return {**item, "content": {k: v for k, v in content.items() if k != "comments"}}
 
 
 def _nodes(connection: Any) -> list[dict[str, Any]]:
@@ -175,3 +216,8 @@ def _status_name(content: dict[str, Any], option: str | None) -> str:
         return option
     state = content.get("issueState") or content.get("prState")
     return str(state).title() if state else ""
+
+
+def is_draft(task: Task) -> bool:
+    """A draft item: no repository, so no labels or comments."""
+    return task.fields.get("item_type") == "DRAFT_ISSUE" or "#draft-" in task.key

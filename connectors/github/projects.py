@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from connectors.github.client import GitHubClient
+from connectors.github.queries import for_owner
 from connectors.github.settings import GitHubSettings
 from okrbridge.connector.errors import RequestFailed
 
@@ -59,13 +60,6 @@ class ProjectDirectory:
         """Node ids of every configured project (loads what is missing)."""
         return {self.by_number(n).id for n in self.settings.projects}
 
-    def known_ids(self) -> set[str] | None:
-        """The project ids if all are already loaded, else None (no network)."""
-        with self._lock:
-            if len(self._by_number) < len(self.settings.projects):
-                return None
-            return {meta.id for meta in self._by_number.values()}
-
     def bridge_field_ids(self) -> set[str]:
         """Ids of the draft status field in the loaded projects (for echo detection)."""
         name = self.settings.kr_status_field
@@ -74,20 +68,15 @@ class ProjectDirectory:
         return {m.fields[name].id for m in metas if name and name in m.fields}
 
     def _load(self, number: int) -> ProjectMeta:
-        data = self.client.graphql(
-            "project_meta",
-            {
-                "owner": self.settings.owner,
-                "number": number,
-                "isOrg": self.settings.owner_type == "organization",
-            },
-        )
+        operation = for_owner("project_meta", self.settings.owner_type)
+        data = self.client.graphql(operation, {"owner": self.settings.owner, "number": number})
         owner = data.get("organization") or data.get("user") or {}
         project = owner.get("projectV2") if isinstance(owner, dict) else None
         if not isinstance(project, dict):
             raise RequestFailed(
                 self.instance,
-                f"project {number} of {self.settings.owner!r} was not found or is not readable",
+                f"project {number} of {self.settings.owner_type} {self.settings.owner!r} was "
+                "not found or the token cannot read it (needs read:project)",
                 status=404,
             )
         return ProjectMeta(

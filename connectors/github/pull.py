@@ -4,7 +4,9 @@
 visit every item. The LEAN scan asks only ids and update times (1 point per 100 items); items
 whose `updatedAt` (field edits) or content `updatedAt` (title, state, labels) differ from the
 cursor's snapshot are then read in full with `nodes(ids:)`, 100 at a time. A full pull (or a
-first pull) reads everything with the full query instead (~6 points per 100 items).
+first pull) reads everything with the full query instead (6 points per 100 items). Every full
+read carries the item's last comments, so each task comes with the bridge's marks
+(`Task.marks`); an issue whose window of recent comments hides the bridge's is looked up.
 
 The cursor is the snapshot itself: per project, external id -> short digest of the item id and
 both update times, zlib-compressed. It is emitted only on the last page of a pass (an unsorted
@@ -22,8 +24,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from connectors.github.client import GitHubClient
+from connectors.github.comments import CommentFinder
 from connectors.github.normalize import external_id_of, normalize_item
+from connectors.github.queries import for_owner
 from connectors.github.settings import GitHubSettings
+from connectors.github.status_field import StatusOptions
 from okrbridge.connector.base import Page
 from okrbridge.connector.cursor import decode_cursor, encode_cursor
 from okrbridge.connector.errors import CursorError, RequestFailed
@@ -73,6 +78,11 @@ class Puller:
         self.instance = instance
         self.settings = settings
         self.client = client
+        self.options = StatusOptions(settings)
+        self.comments = CommentFinder(instance, client)
+
+    def _task(self, item: dict[str, Any]) -> Task | None:
+        return normalize_item(self.instance, self.settings, item, self.options)
 
     # -- entry points -------------------------------------------------------------------------
     def pull(self, cursor: str | None, *, full: bool) -> Iterator[Page]:
@@ -100,10 +110,22 @@ class Puller:
                 for item in _items_of(node):
                     if (item.get("project") or {}).get("id") not in project_ids:
                         continue
-                    task = normalize_item(self.instance, self.settings, item)
+                    task = self._task(item)
                     if task is not None and task.external_id not in tasks:
                         tasks[task.external_id] = task
-        return [tasks[i] for i in ids if i in tasks]
+        return self.comments.complete([tasks[i] for i in ids if i in tasks])
+
+    def repositories(self) -> set[str]:
+        """`owner/name` of every repository holding an item of the configured projects."""
+        repos: set[str] = set()
+        for number in self.settings.projects:
+            for items in self._pages("item_repos", number):
+                for item in items:
+                    content = item.get("content") or {}
+                    repo = (content.get("repository") or {}).get("nameWithOwner")
+                    if repo:
+                        repos.add(str(repo))
+        return repos
 
     # -- passes -------------------------------------------------------------------------------
     def _full_scan(self, number: int, current: _Pass) -> Iterator[Page]:
@@ -111,14 +133,14 @@ class Puller:
         for items in self._pages("items_full", number):
             tasks = []
             for item in items:
-                task = normalize_item(self.instance, self.settings, item)
+                task = self._task(item)
                 if task is None:
                     continue
                 versions[task.external_id] = version_of(item)
                 if task.external_id not in current.yielded:  # one issue in two projects
                     current.yielded.add(task.external_id)
                     tasks.append(task)
-            yield Page(tasks=tasks, cursor=None)
+            yield Page(tasks=self.comments.complete(tasks), cursor=None)
 
     def _lean_scan(self, number: int, previous: dict[str, str], current: _Pass) -> Iterator[Page]:
         versions = current.versions.setdefault(str(number), {})
@@ -139,23 +161,23 @@ class Puller:
         data = self.client.graphql("items_by_id", {"ids": item_ids})
         tasks = []
         for item in data.get("nodes") or []:
-            task = None if not item else normalize_item(self.instance, self.settings, item)
+            task = None if not item else self._task(item)
             if task is None:
                 continue
             versions[task.external_id] = version_of(item)  # as read now, not as scanned
             if task.external_id not in current.yielded:
                 current.yielded.add(task.external_id)
                 tasks.append(task)
-        return tasks
+        return self.comments.complete(tasks)
 
     # -- paging -------------------------------------------------------------------------------
-    def _pages(self, operation: str, number: int) -> Iterator[list[dict[str, Any]]]:
+    def _pages(self, stem: str, number: int) -> Iterator[list[dict[str, Any]]]:
+        operation = for_owner(stem, self.settings.owner_type)
         pages = TokenPaginator(instance=self.instance)
         while pages.has_more:
             variables = {
                 "owner": self.settings.owner,
                 "number": number,
-                "isOrg": self.settings.owner_type == "organization",
                 "first": self.settings.page_size,
                 "after": pages.next_token,
             }

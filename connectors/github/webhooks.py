@@ -1,12 +1,15 @@
-"""GitHub webhook deliveries -> task events.
+"""GitHub webhook deliveries: screening on the request path, task events in the worker.
 
 Handled: `issues`, `issue_comment`, `projects_v2_item` (organization projects only: GitHub sends
 no project events for user-owned projects, which are polled). `ping` and every other event are
 ignored. GitHub never retries a failed delivery; the scheduled reconcile pull guarantees that a
 lost one only delays an update.
 
-Most events only say *that* something changed (an `edited` project item carries no new value),
-so they become REFRESH events that re-read the task through GraphQL.
+`screen` is pure (headers and the JSON body only) and runs on the request path; `parse` runs in
+the inbox worker, where the bot login and the projects' ids may be looked up (a failed lookup
+raises and the worker retries). Most events only say *that* something changed (an `edited`
+project item carries no new value), so they become REFRESH events that re-read the task; the
+re-read omits tasks outside the configured projects.
 """
 
 from __future__ import annotations
@@ -18,24 +21,19 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
 
+from connectors.github.marks import is_stamped, same_login
 from connectors.github.normalize import parse_time
 from okrbridge.connector.base import (
     EventKind,
     WebhookEvent,
     WebhookPayloadError,
     WebhookRequest,
+    WebhookScreening,
 )
 from okrbridge.connector.signatures import verify_hex_signature
+from okrbridge.marks import StatusLabels
 
-__all__ = ["MARKER_PREFIX", "STATUS_SLUGS", "WebhookContext", "is_bridge_label", "parse", "verify"]
-
-MARKER_PREFIX = "<!-- okrbridge:v1"
-STATUS_SLUGS = ("achieved", "on-track", "needs-attention", "off-track", "not-started")
-
-
-def is_bridge_label(name: str) -> bool:
-    """A status label the bridge owns: `<prefix><slug>`, e.g. `okr:on-track`."""
-    return any(name.endswith(s) and len(name) > len(s) and " " not in name for s in STATUS_SLUGS)
+__all__ = ["HANDLED_EVENTS", "WebhookContext", "parse", "screen", "verify"]
 
 
 def verify(request: WebhookRequest, secret: bytes) -> bool:
@@ -45,29 +43,59 @@ def verify(request: WebhookRequest, secret: bytes) -> bool:
 
 @dataclass
 class WebhookContext:
-    """What parsing needs from the connector, resolved lazily and cached by it."""
+    """What parsing needs from the connector, resolved lazily and cached by it (worker side)."""
 
-    bot_login: Callable[[], str | None]
-    project_ids: Callable[[], set[str] | None] = lambda: None
-    """Node ids of the configured projects, when already known (None: unknown)."""
-    bridge_field_ids: set[str] = field(default_factory=set)
+    bot_login: Callable[[], str]
+    """The bridge's login; raises when it cannot be resolved (the worker retries later)."""
+    project_ids: Callable[[], set[str]]
+    """Node ids of the configured projects; raises when they cannot be read."""
+    labels: StatusLabels = field(default_factory=StatusLabels)
+    bridge_field_ids: Callable[[], set[str]] = set
     """Fields the bridge writes (the draft status field): their edits by the bot are echoes."""
 
 
-_Handler = Callable[[dict[str, Any], WebhookContext, str, str], list[WebhookEvent]]
+def _event_name(request: WebhookRequest) -> str:
+    event = request.headers.get("x-github-event", "").strip()
+    if not event:
+        raise WebhookPayloadError("no X-GitHub-Event header: not a GitHub delivery")
+    return event
+
+
+def screen(request: WebhookRequest) -> WebhookScreening:
+    """Delivery id, event name and handled/ignored, from the headers and the body alone."""
+    event = _event_name(request)
+    payload = _payload(request)
+    action = payload.get("action")
+    name = f"{event}.{action}" if isinstance(action, str) else event
+    delivery = request.headers.get("x-github-delivery", "").strip()
+    if event not in _HANDLERS:
+        return WebhookScreening(delivery, name, False, f"event {event!r} is not used")
+    key = _SUBJECT[event]
+    if not isinstance(payload.get(key), dict):
+        raise WebhookPayloadError(f"the payload has no {key!r} object")
+    reason = _unused(event, payload)
+    return WebhookScreening(delivery, name, not reason, reason)
+
+
+def _unused(event: str, payload: dict[str, Any]) -> str:
+    """Why a delivery of a handled event says nothing a task depends on ("" if it may)."""
+    if (event, payload.get("action")) in _UNUSED_ACTIONS:
+        return f"{event}.{payload.get('action')} changes nothing the bridge reads"
+    comment = payload.get("comment")
+    if event == "issue_comment" and not is_stamped(str((comment or {}).get("body") or "")):
+        return "a comment that is not the bridge's"
+    return ""
 
 
 def parse(request: WebhookRequest, context: WebhookContext) -> list[WebhookEvent]:
     """Events for one verified delivery; `WebhookPayloadError` if it is not from GitHub."""
-    event = request.headers.get("x-github-event", "").strip()
-    if not event:
-        raise WebhookPayloadError("no X-GitHub-Event header: not a GitHub delivery")
+    event = _event_name(request)
     payload = _payload(request)
     delivery = request.headers.get("x-github-delivery") or _digest(request.body)
     action = payload.get("action")
     name = f"{event}.{action}" if isinstance(action, str) else event
     handler = _HANDLERS.get(event)
-    if handler is None:  # ping and every event we do not use
+    if handler is None or (event, action) in _UNUSED_ACTIONS:  # ping, events we do not use
         return [WebhookEvent(delivery_id=delivery, kind=EventKind.IGNORE, name=name)]
     return handler(payload, context, delivery, name)
 
@@ -78,8 +106,8 @@ def _payload(request: WebhookRequest) -> dict[str, Any]:
         body = (parse_qs(body.decode("utf-8", "replace")).get("payload") or [""])[0].encode()
     try:
         payload = json.loads(body)
-    except ValueError as exc:
-        raise WebhookPayloadError("the body is not JSON") from exc
+    except (ValueError, RecursionError) as exc:  # deeply nested JSON must not escape as 500
+        raise WebhookPayloadError("the body is not a JSON object GitHub would send") from exc
     if not isinstance(payload, dict):
         raise WebhookPayloadError("the body is not a JSON object")
     return payload
@@ -96,7 +124,7 @@ def _sender(payload: dict[str, Any]) -> str:
 
 def _is_bot(payload: dict[str, Any], context: WebhookContext) -> bool:
     login = _sender(payload)
-    return bool(login) and login == context.bot_login()
+    return bool(login) and same_login(login, context.bot_login())
 
 
 def _object(payload: dict[str, Any], key: str) -> dict[str, Any]:
@@ -120,7 +148,7 @@ def _issues(
     echo = (
         payload.get("action") in ("labeled", "unlabeled")
         and isinstance(label, dict)
-        and is_bridge_label(str(label.get("name", "")))
+        and context.labels.owns(str(label.get("name", "")))
         and _is_bot(payload, context)
     )
     return [
@@ -133,22 +161,23 @@ def _issues(
 def _issue_comment(
     payload: dict[str, Any], context: WebhookContext, delivery: str, name: str
 ) -> list[WebhookEvent]:
+    """A change to the bridge's comment (on an issue or a pull request alike) re-reads the
+    task, so a person's edit or deletion is seen; the bridge's own writes are echoes."""
     issue = _object(payload, "issue")
     comment = _object(payload, "comment")
-    marked = MARKER_PREFIX in str(comment.get("body") or "")
+    stamped = is_stamped(str(comment.get("body") or ""))
     when = parse_time(comment.get("updated_at"))
     node_id = str(issue.get("node_id", ""))
-    if marked and _is_bot(payload, context):
+    if not stamped or not node_id:  # comments are not part of a task
         return [
-            WebhookEvent(
-                delivery, EventKind.REFRESH, node_id, own_echo=True, occurred_at=when, name=name
-            )
+            WebhookEvent(delivery, EventKind.IGNORE, node_id or None, occurred_at=when, name=name)
         ]
-    if marked and not issue.get("pull_request"):
-        # A person edited or deleted the bridge's comment: let the core look at the task again.
-        return [WebhookEvent(delivery, EventKind.REFRESH, node_id, occurred_at=when, name=name)]
-    # Comments are not part of a task: nothing to update.
-    return [WebhookEvent(delivery, EventKind.IGNORE, node_id or None, occurred_at=when, name=name)]
+    echo = _is_bot(payload, context)
+    return [
+        WebhookEvent(
+            delivery, EventKind.REFRESH, node_id, own_echo=echo, occurred_at=when, name=name
+        )
+    ]
 
 
 def _projects_v2_item(
@@ -161,15 +190,11 @@ def _projects_v2_item(
     is_draft = item.get("content_type") == "DraftIssue"
     external_id = item_id if is_draft else str(item.get("content_node_id") or item_id)
     when = parse_time(item.get("updated_at"))
-    known = context.project_ids()
-    ours = known is None or item.get("project_node_id") in known
     action = payload.get("action")
-    if not ours:
+    if item.get("project_node_id") not in context.project_ids():  # another project
         return [WebhookEvent(delivery, EventKind.IGNORE, external_id, occurred_at=when, name=name)]
     if action == "deleted":
-        # Removed from the project: only certain when we know the project is ours.
-        kind = EventKind.DELETE if known is not None else EventKind.REFRESH
-        return [WebhookEvent(delivery, kind, external_id, occurred_at=when, name=name)]
+        return [WebhookEvent(delivery, EventKind.DELETE, external_id, occurred_at=when, name=name)]
     if action == "converted" and not is_draft:
         # A draft became an issue: the draft's task (keyed by item id) is gone.
         return [
@@ -182,7 +207,8 @@ def _projects_v2_item(
     changed_field = (changes.get("field_value") or {}) if isinstance(changes, dict) else {}
     echo = (
         action == "edited"
-        and changed_field.get("field_node_id") in context.bridge_field_ids
+        and isinstance(changed_field, dict)
+        and changed_field.get("field_node_id") in context.bridge_field_ids()
         and _is_bot(payload, context)
     )
     return [
@@ -192,8 +218,20 @@ def _projects_v2_item(
     ]
 
 
+_Handler = Callable[[dict[str, Any], WebhookContext, str, str], list[WebhookEvent]]
 _HANDLERS: dict[str, _Handler] = {
     "issues": _issues,
     "issue_comment": _issue_comment,
     "projects_v2_item": _projects_v2_item,
 }
+_UNUSED_ACTIONS = frozenset(
+    {
+        ("issues", "pinned"),
+        ("issues", "unpinned"),
+        ("issues", "locked"),
+        ("issues", "unlocked"),
+        ("projects_v2_item", "reordered"),
+    }
+)
+_SUBJECT = {"issues": "issue", "issue_comment": "issue", "projects_v2_item": "projects_v2_item"}
+HANDLED_EVENTS = frozenset(_HANDLERS)

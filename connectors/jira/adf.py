@@ -2,7 +2,7 @@
 
 REST v3 takes rich text only as ADF JSON (a plain string is refused), so the core's Markdown is
 rendered here: headings, paragraphs (line breaks kept as `hardBreak`), bullet lists (nested by
-indentation, indented continuation lines), **bold**, *italic*, `code` and [links](url).
+indentation, indented continuation lines), **bold**, *italic* or _italic_, `code` and [links](url).
 `adf_text` goes the other way, to plain text, for tests and the simulator.
 """
 
@@ -22,6 +22,7 @@ _INLINE = re.compile(
     r"|\[(?P<ltext>[^\]]+)\]\((?P<href>[^)\s]+)\)"
     r"|`(?P<code>[^`]+)`"
     r"|(?<![*\w])\*(?P<em>[^*\s][^*]*?)\*(?![*\w])"
+    r"|(?<![_\w])_(?P<uem>[^_\s][^_]*?)_(?![_\w])"
 )
 _SAFE_HREF = re.compile(r"^(https?://|mailto:)", re.IGNORECASE)
 
@@ -120,7 +121,8 @@ def _inline_match(match: re.Match[str]) -> list[Node]:
         return [_with_mark(_text(label), {"type": "link", "attrs": {"href": href}})]
     if match.group("code") is not None:
         return [_with_mark(_text(match.group("code")), {"type": "code"})]
-    return [_with_mark(n, {"type": "em"}) for n in _inline(match.group("em"))]
+    emphasis = match.group("em") if match.group("em") is not None else match.group("uem")
+    return [_with_mark(n, {"type": "em"}) for n in _inline(emphasis)]
 
 
 def _text(value: str) -> Node:

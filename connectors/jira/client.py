@@ -20,10 +20,20 @@ from okrbridge.connector.transport import HttpTransport, RetryPolicy
 
 from .settings import API_VERSION, JiraSettings
 
-__all__ = ["BULKFETCH_MAX", "JiraClient", "build_transport"]
+__all__ = [
+    "BULKFETCH_MAX",
+    "COMMENT_LIST_MAX",
+    "RECONCILE_MAX",
+    "JiraClient",
+    "build_transport",
+]
 
 BULKFETCH_MAX = 100
 """`POST /issue/bulkfetch` takes at most 100 issue ids or keys per call."""
+COMMENT_LIST_MAX = 1000
+"""`POST /comment/list` takes at most 1,000 comment ids per call."""
+RECONCILE_MAX = 50
+"""`reconcileIssues` of an enhanced search lists at most 50 issue ids."""
 _COMMENT_PAGE = 100
 _API = f"rest/api/{API_VERSION}"
 
@@ -88,17 +98,27 @@ class JiraClient:
 
     # -- reading issues -----------------------------------------------------------------------
     def search_ids(
-        self, jql: str, next_page_token: str | None, max_results: int
+        self,
+        jql: str,
+        next_page_token: str | None,
+        max_results: int,
+        *,
+        fields: Sequence[str] = ("id",),
+        reconcile: Sequence[str] = (),
     ) -> tuple[dict[str, Any], datetime | None]:
-        """One page of enhanced search asking for ids only (pages of up to 5,000 ids), and the
-        server's time of the answer (its `Date` header) when it sent one.
+        """One page of enhanced search (ids only by default: pages of up to 5,000 ids; with
+        more `fields`, pages of up to 100 whole issues), and the server's time of the answer
+        (its `Date` header) when it sent one. `reconcile` (at most 50 issue ids) asks for
+        read-after-write consistency on those issues.
 
         Sent as POST so a long JQL never hits URL length limits; it is a read and safe to
         repeat, so the transport may retry it.
         """
-        body: dict[str, Any] = {"jql": jql, "fields": ["id"], "maxResults": max_results}
+        body: dict[str, Any] = {"jql": jql, "fields": list(fields), "maxResults": max_results}
         if next_page_token:
             body["nextPageToken"] = next_page_token
+        if reconcile:
+            body["reconcileIssues"] = [int(i) for i in reconcile[:RECONCILE_MAX]]
         response, data = self._read_json("POST", f"{_API}/search/jql", body)
         return _dict(data, self.transport.instance), _server_time(response)
 
@@ -111,6 +131,30 @@ class JiraClient:
         return _list(
             _dict(data, self.transport.instance).get("issues", []), self.transport.instance
         )
+
+    def comments_by_ids(self, ids: Sequence[str]) -> list[dict[str, Any]]:
+        """Comments (with their properties) by id, from any issues: `POST /comment/list`.
+        Ids that vanished are absent; the answer pages (`isLast`), so ask again for the rest."""
+        wanted = list(dict.fromkeys(str(i) for i in ids))
+        found: dict[str, dict[str, Any]] = {}
+        while wanted:
+            if len(wanted) > COMMENT_LIST_MAX:
+                raise ValueError(f"comment/list takes at most {COMMENT_LIST_MAX} ids")
+            _, data = self.transport.request_with_json(
+                "POST",
+                f"{_API}/comment/list",
+                params={"expand": "properties"},
+                json={"ids": [int(i) for i in wanted]},
+                write=False,
+                idempotent=True,
+            )
+            page = _dict(data, self.transport.instance)
+            values = _list(page.get("values", []), self.transport.instance)
+            found.update((str(c.get("id")), c) for c in values)
+            if page.get("isLast", True) is not False or not values:
+                break
+            wanted = [i for i in wanted if i not in found]
+        return list(found.values())
 
     def _read_json(self, method: str, path: str, body: Any) -> tuple[httpx.Response, Any]:
         """A read sent as POST: retried like a GET, its JSON decoded once by the transport."""
@@ -167,12 +211,22 @@ class JiraClient:
         )
         return _dict(data, self.transport.instance)
 
-    def update_comment(self, key: str, comment_id: str, body: dict[str, Any]) -> None:
+    def update_comment(
+        self,
+        key: str,
+        comment_id: str,
+        body: dict[str, Any],
+        properties: list[dict[str, Any]] | None = None,
+    ) -> None:
+        """Edit in place; `properties` ride along in the same request (one write)."""
+        payload: dict[str, Any] = {"body": body}
+        if properties:
+            payload["properties"] = properties
         self.transport.request(
             "PUT",
             f"{_API}/issue/{_segment(key)}/comment/{_segment(comment_id)}",
             params={"notifyUsers": "false"},
-            json={"body": body},
+            json=payload,
         )
 
     def delete_comment(self, key: str, comment_id: str) -> None:

@@ -17,6 +17,7 @@ from okrbridge.connector.base import (
     PushResult,
     WebhookEvent,
     WebhookRequest,
+    WebhookScreening,
 )
 from okrbridge.connector.errors import ConnectorError
 from okrbridge.connector.transport import RetryPolicy
@@ -24,11 +25,12 @@ from okrbridge.domain import Task
 from okrbridge.marks import StatusLabels
 
 from .client import JIRA_RETRY, JiraClient, build_transport
+from .marks import MarkFinder, OwnWrites
 from .normalize import FieldMap
 from .pull import JiraPuller, resolve_field_map
 from .push import JiraPusher
 from .settings import JiraSettings
-from .webhooks import JiraWebhookParser, verify_signature
+from .webhooks import JiraWebhookParser, project_scope, screen_delivery, verify_signature
 
 if TYPE_CHECKING:
     from okrbridge.sandbox.tool import SimulatedTool
@@ -42,7 +44,13 @@ class JiraConnector(Connector[JiraSettings]):
     name: ClassVar[str] = "jira"
     settings_model: ClassVar[type[ConnectorSettings]] = JiraSettings
     capabilities: ClassVar[frozenset[Capability]] = frozenset(
-        {Capability.LABELS, Capability.COMMENTS, Capability.WEBHOOKS, Capability.INCREMENTAL}
+        {
+            Capability.LABELS,
+            Capability.COMMENTS,
+            Capability.WEBHOOKS,
+            Capability.INCREMENTAL,
+            Capability.MARKS_IN_PULL,
+        }
     )
     default_writes_per_minute: ClassVar[int] = 100
     """API-token traffic has no published points budget; stay well under the burst limits
@@ -59,13 +67,13 @@ class JiraConnector(Connector[JiraSettings]):
         retry_policy: RetryPolicy = JIRA_RETRY,
     ) -> None:
         super().__init__(instance, settings, env, labels=labels, http_client=http_client)
-        self._http_client = http_client
         self._retry_policy = retry_policy
         self._client: JiraClient | None = None
         self._field_map: FieldMap | None = None
         self._bot: str | None = settings.bot_account_id
-        self._bot_looked_up = settings.bot_account_id is not None
         self._lock = threading.Lock()
+        self._own = OwnWrites()
+        """The bridge's comment writes of this process (the next read needs no lookup)."""
 
     # -- lazily built pieces ------------------------------------------------------------------
     @property
@@ -77,7 +85,7 @@ class JiraConnector(Connector[JiraSettings]):
                     self.env,
                     instance=self.instance,
                     stats=self.stats,
-                    client=self._http_client,
+                    client=self.http_client,
                     policy=self._retry_policy,
                 )
                 self._client = JiraClient(transport)
@@ -94,16 +102,19 @@ class JiraConnector(Connector[JiraSettings]):
                     raise ConnectorError(self.instance, str(exc)) from exc
             return self._field_map
 
-    def bot_account(self) -> str | None:
-        """The bridge's account id: from the settings, else `GET /myself` (asked once)."""
-        if not self._bot_looked_up:
-            self._bot_looked_up = True
-            try:
-                me = self.client.myself()
-            except ConnectorError:
-                return None
+    def bot_account(self) -> str:
+        """The bridge's account id: from the settings, else `GET /myself`, cached once it
+        succeeds. A failed lookup raises (the caller, the inbox worker, retries later)."""
+        if self._bot is None:
+            me = self.client.myself()
             who = me.get("accountId") or me.get("key") or me.get("name")
-            self._bot = str(who) if who else None
+            if not who:
+                raise ConnectorError(self.instance, "GET /myself named no account")
+            self._bot = str(who)
+        return self._bot
+
+    def _known_bot(self) -> str | None:
+        """The bridge's account id if already known (reads never look it up)."""
         return self._bot
 
     # -- the contract -------------------------------------------------------------------------
@@ -112,6 +123,14 @@ class JiraConnector(Connector[JiraSettings]):
 
     def fetch(self, external_ids: Sequence[str]) -> list[Task]:
         return self._puller().fetch(external_ids)
+
+    def preflight(self) -> list[str]:
+        """Jira takes any label without spaces: only the configured names can fail."""
+        return [
+            f"status label {name!r} is not a valid Jira label (no spaces, at most 255 chars)"
+            for name in sorted(self.labels.names)
+            if not name or any(ch.isspace() for ch in name) or len(name) > 255
+        ]
 
     def verify_webhook(self, request: WebhookRequest) -> bool:
         var = self.settings.webhook_secret_env
@@ -122,17 +141,25 @@ class JiraConnector(Connector[JiraSettings]):
         secret = self.env.get(var, "")
         return bool(secret) and verify_signature(request, secret.encode())
 
+    def screen_webhook(self, request: WebhookRequest) -> WebhookScreening:
+        return screen_delivery(request)
+
     def parse_webhook(self, request: WebhookRequest) -> list[WebhookEvent]:
         parser = JiraWebhookParser(
             instance=self.instance,
             base_url=self.settings.base_url,
             field_map=self._field_map_if_known,
             bot_account=self.bot_account,
+            labels=self.labels,
+            projects=project_scope(self.settings.scope_jql),
         )
         return parser.parse(request)
 
     def apply(self, change: PushChange) -> PushResult:
-        return JiraPusher(self.client, instance=self.instance).apply(change)
+        pusher = JiraPusher(
+            self.client, instance=self.instance, finder=self._finder(), own=self._own
+        )
+        return pusher.apply(change)
 
     def close(self) -> None:
         if self._client is not None:
@@ -146,10 +173,23 @@ class JiraConnector(Connector[JiraSettings]):
         return JiraSimulator()
 
     # -- helpers ------------------------------------------------------------------------------
+    def _finder(self) -> MarkFinder:
+        return MarkFinder(self.client, bot_account=self._known_bot, own=self._own)
+
     def _puller(self) -> JiraPuller:
         return JiraPuller(
-            self.client, self.settings, instance=self.instance, field_map=self.field_map
+            self.client,
+            self.settings,
+            instance=self.instance,
+            field_map=self.field_map,
+            marks=self._finder(),
+            known_fields=self._remember_fields,
         )
+
+    def _remember_fields(self, resolved: FieldMap) -> None:
+        with self._lock:
+            if self._field_map is None:
+                self._field_map = resolved
 
     def _field_map_if_known(self) -> FieldMap | None:
         if self._field_map is not None:

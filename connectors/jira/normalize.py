@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from okrbridge.domain import StatusCategory, Task
+from okrbridge.domain import FoundMarks, StatusCategory, Task
 
 __all__ = [
     "BASE_FIELDS",
@@ -86,9 +86,15 @@ def status_category(fields: Mapping[str, Any]) -> StatusCategory | None:
 
 
 def normalize_issue(
-    issue: Mapping[str, Any], *, instance: str, base_url: str, field_map: FieldMap
+    issue: Mapping[str, Any],
+    *,
+    instance: str,
+    base_url: str,
+    field_map: FieldMap,
+    marks: FoundMarks | None = None,
 ) -> Task:
-    """A Task from one issue; raises `IssueShapeError` when essentials are missing."""
+    """A Task from one issue; raises `IssueShapeError` when essentials are missing.
+    `marks`: the bridge's comment as the read found it (None: the read did not look)."""
     fields = issue.get("fields")
     issue_id, key = issue.get("id"), issue.get("key")
     if not isinstance(fields, dict) or not issue_id or not isinstance(key, str):
@@ -106,6 +112,7 @@ def normalize_issue(
         url=f"{base_url.rstrip('/')}/browse/{key}",
         title=str(fields.get("summary") or ""),
         container=_project_key(fields, key),
+        container_aliases=_project_aliases(fields),
         status_name=str(status.get("name") or ""),
         status_category=category,
         excluded=category is StatusCategory.DONE and resolution.lower() in _WONT_DO,
@@ -116,8 +123,16 @@ def normalize_issue(
         due=_date(fields.get("duedate")),
         fields=_extra_fields(fields, field_map, resolution),
         updated_at=updated,
-        raw=dict(issue),
+        raw=_raw(issue, fields),
+        marks=marks,
     )
+
+
+def _raw(issue: Mapping[str, Any], fields: Mapping[str, Any]) -> dict[str, Any]:
+    """The payload as received, without embedded comments (read for marks, not kept)."""
+    if "comment" not in fields:
+        return dict(issue)
+    return {**issue, "fields": {k: v for k, v in fields.items() if k != "comment"}}
 
 
 def _project_key(fields: Mapping[str, Any], key: str) -> str:
@@ -125,6 +140,15 @@ def _project_key(fields: Mapping[str, Any], key: str) -> str:
     if isinstance(project, dict) and project.get("key"):
         return str(project["key"])
     return key.rsplit("-", 1)[0]
+
+
+def _project_aliases(fields: Mapping[str, Any]) -> tuple[str, ...]:
+    """Other ways a person names the project in a rule: its name, its id."""
+    project = fields.get("project")
+    if not isinstance(project, dict):
+        return ()
+    names = (project.get("name"), project.get("id"))
+    return tuple(dict.fromkeys(str(n) for n in names if n and n != project.get("key")))
 
 
 def _assignees(user: Any) -> tuple[str, ...]:

@@ -1,8 +1,11 @@
 """Writing the bridge's marks on an issue: one status label and one bot comment.
 
 A status change costs at most two writes: one label edit carrying both the `add` and the
-`remove` verbs, and one in-place comment edit. The two are made one after the other, never in
-parallel, because Jira rate-limits writes per issue.
+`remove` verbs, and one in-place comment edit (its property, carrying the digest, rides along
+in the same request). The two are made one after the other, never in parallel, because Jira
+rate-limits writes per issue. A create first adopts a bridge comment already on the issue
+(found by the read, or looked up when the read did not look), and writes nothing when that
+comment already says what is wanted.
 """
 
 from __future__ import annotations
@@ -11,22 +14,15 @@ from typing import Any
 
 from okrbridge.connector.base import CommentAction, CommentChange, PushChange, PushResult
 from okrbridge.connector.errors import NotFound, RequestFailed
+from okrbridge.domain import FoundMarks, Task
 
 from .adf import markdown_to_adf
 from .client import JiraClient
+from .marks import MarkFinder, OwnWrites, marker_property, property_digest, stamped_markdown
 
-__all__ = ["MARKER_KEY", "MARKER_PROPERTY", "JiraPusher", "is_marked", "validate_label"]
+__all__ = ["JiraPusher", "validate_label"]
 
-MARKER_KEY = "okrbridge"
-"""Comment entity property that marks the bridge's own comment (invisible to people)."""
-MARKER_PROPERTY: dict[str, Any] = {"key": MARKER_KEY, "value": {"v": 1}}
 _MAX_LABEL = 255
-
-
-def is_marked(comment: dict[str, Any]) -> bool:
-    """Whether a comment (read with `expand=properties`) carries the bridge's marker."""
-    properties = comment.get("properties") or ()
-    return any(isinstance(p, dict) and p.get("key") == MARKER_KEY for p in properties)
 
 
 def validate_label(label: str, instance: str = "") -> None:
@@ -41,16 +37,20 @@ def validate_label(label: str, instance: str = "") -> None:
 class JiraPusher:
     """Applies `PushChange`s through the client, counting the writes it makes."""
 
-    def __init__(self, client: JiraClient, *, instance: str) -> None:
+    def __init__(
+        self, client: JiraClient, *, instance: str, finder: MarkFinder, own: OwnWrites
+    ) -> None:
         self.client = client
         self.instance = instance
+        self.finder = finder
+        self.own = own
 
     def apply(self, change: PushChange) -> PushResult:
         writes = self._labels(change)
         comment_id: str | None = None
         if change.comment is not None:
             comment_id, comment_writes = self._comment(
-                change.task.key, change.comment, change.uncertain
+                change.task, change.comment, change.uncertain
             )
             writes += comment_writes
         return PushResult(comment_id=comment_id, requests=writes)
@@ -70,49 +70,66 @@ class JiraPusher:
         return 1
 
     # -- the bot comment ----------------------------------------------------------------------
-    def _comment(self, key: str, change: CommentChange, uncertain: bool) -> tuple[str | None, int]:
+    def _comment(
+        self, task: Task, change: CommentChange, uncertain: bool
+    ) -> tuple[str | None, int]:
         if change.action is CommentAction.DELETE:
-            return None, self._delete(key, change.comment_id)
-        body = markdown_to_adf(change.body)
-        comment_id = change.comment_id
-        if comment_id is None and (uncertain or change.action is CommentAction.UPDATE):
-            # The store lost the id, or a create may have gone through: look before creating.
-            comment_id = self.find_marked(key)
-        elif change.action is CommentAction.CREATE and uncertain:
-            comment_id = self.find_marked(key) or comment_id
-        if comment_id is None:
-            return self._create(key, body), 1
-        try:
-            self.client.update_comment(key, comment_id, body)
-        except NotFound:
-            return self._create(key, body), 2  # a person deleted it: put exactly one back
-        return comment_id, 1
-
-    def _create(self, key: str, body: dict[str, Any]) -> str:
-        created = self.client.create_comment(key, body, [MARKER_PROPERTY])
-        return str(created["id"])
-
-    def _delete(self, key: str, comment_id: str | None) -> int:
-        try:
-            comment = (
-                self.client.get_comment(key, comment_id)
-                if comment_id
-                else self._find_marked_comment(key)
+            return None, self._delete(task, change.comment_id, uncertain)
+        if change.action is CommentAction.UPDATE and change.comment_id and not uncertain:
+            existing: FoundMarks | None = FoundMarks(comment_id=change.comment_id)
+        else:
+            # An update without an id: the store knew of a comment but lost its id.
+            lost = change.action is CommentAction.UPDATE
+            existing = self._existing(
+                task, look=change.look_first or uncertain or lost, trust_marks=not uncertain
             )
+            if lost and (existing is None or existing.comment_id is None):
+                existing = self.finder.scan_issue(task.key)
+        body = markdown_to_adf(stamped_markdown(change.body))
+        properties = [marker_property(change.digest)]
+        if existing is None or existing.comment_id is None:
+            return self._create(task, body, properties, change.digest), 1
+        if change.digest and existing.comment_digest == change.digest:
+            return existing.comment_id, 0  # adopted as it is: it already says this
+        try:
+            self.client.update_comment(task.key, existing.comment_id, body, properties)
+        except NotFound:  # a person deleted it: put exactly one back
+            return self._create(task, body, properties, change.digest), 2
+        self.own.wrote(task.external_id, existing.comment_id, change.digest)
+        return existing.comment_id, 1
+
+    def _existing(self, task: Task, *, look: bool, trust_marks: bool = True) -> FoundMarks | None:
+        """The bridge's comment already on the issue: from the task's marks when its read
+        looked (and no earlier attempt may have written since), else looked up in the tool."""
+        if not look:
+            return None
+        if task.marks is not None and trust_marks:
+            return task.marks
+        return self.finder.scan_issue(task.key)
+
+    def _create(
+        self, task: Task, body: dict[str, Any], properties: list[dict[str, Any]], digest: str
+    ) -> str:
+        created = self.client.create_comment(task.key, body, properties)
+        comment_id = str(created["id"])
+        self.own.wrote(task.external_id, comment_id, digest)
+        return comment_id
+
+    def _delete(self, task: Task, comment_id: str | None, uncertain: bool) -> int:
+        if comment_id is None:
+            found = self._existing(task, look=True, trust_marks=not uncertain)
+            comment_id = found.comment_id if found is not None else None
+        if comment_id is None:
+            return 0
+        try:
+            comment = self.client.get_comment(task.key, comment_id)
         except NotFound:
             return 0
-        if comment is None or not is_marked(comment):
+        if not property_digest(comment)[0]:
             return 0  # never delete a comment the bridge cannot prove is its own
+        self.own.wrote(task.external_id, None, None)
         try:
-            self.client.delete_comment(key, str(comment["id"]))
+            self.client.delete_comment(task.key, comment_id)
         except NotFound:
             return 1
         return 1
-
-    def find_marked(self, key: str) -> str | None:
-        """Id of the bridge's marked comment on `key`, if any (the oldest one)."""
-        comment = self._find_marked_comment(key)
-        return str(comment["id"]) if comment else None
-
-    def _find_marked_comment(self, key: str) -> dict[str, Any] | None:
-        return next((c for c in self.client.iter_comments(key) if is_marked(c)), None)

@@ -15,6 +15,7 @@ __all__ = ["API_VERSION", "JiraSettings", "is_unbounded_jql", "strip_order_by"]
 API_VERSION: Literal["3"] = "3"
 """The one REST version the connector speaks: v3 takes comment bodies as ADF documents."""
 
+_API_PATH = re.compile(r"/rest(/|$)", re.IGNORECASE)
 _ORDER_BY = re.compile(r"\border\s+by\b.*$", re.IGNORECASE | re.DOTALL)
 
 
@@ -72,6 +73,18 @@ class JiraSettings(ConnectorSettings):
         else:
             data.setdefault("pat_env", "JIRA_PAT")
         return data
+
+    @field_validator("base_url")
+    @classmethod
+    def _site_address(cls, value: str) -> str:
+        # The connector adds `/rest/api/3/...` itself; a pasted API path would double it.
+        match = _API_PATH.search(value)
+        if match:
+            site = value[: match.start()] or value
+            raise ValueError(
+                f'base_url must be the site address without an API path: write base_url = "{site}"'
+            )
+        return value
 
     @field_validator("jql")
     @classmethod

@@ -1,5 +1,10 @@
 """Jira webhook deliveries -> task events, parsed defensively.
 
+Two steps: `screen` runs on the request path and only reads the body (delivery id, event,
+handled or ignored: no I/O); `parse` runs in the inbox worker, where the bot's account may be
+looked up (a failed lookup raises and the worker retries; it never changes what an event
+means) and where an issue outside the instance's scope is refused.
+
 Real payloads vary: `user` may carry only `name`/`key` (Data Center) or be missing (the actor is
 then in `comment.author`), comment edits and deletions may arrive as `jira:issue_updated` with
 `issue_event_type_name` `issue_comment_edited` / `issue_comment_deleted`, `statusCategory` may be
@@ -11,24 +16,40 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
-from okrbridge.connector.base import EventKind, WebhookEvent, WebhookPayloadError, WebhookRequest
+from okrbridge.connector.base import (
+    EventKind,
+    WebhookEvent,
+    WebhookPayloadError,
+    WebhookRequest,
+    WebhookScreening,
+)
 from okrbridge.connector.cursor import from_epoch_millis
 from okrbridge.connector.signatures import verify_hex_signature
-from okrbridge.domain import KRStatus, Task
+from okrbridge.domain import Task
+from okrbridge.marks import StatusLabels
 
 from .normalize import FieldMap, IssueShapeError, normalize_issue
 
-__all__ = ["HANDLED_EVENTS", "JiraWebhookParser", "bridge_owned_label", "verify_signature"]
+__all__ = [
+    "HANDLED_EVENTS",
+    "JiraWebhookParser",
+    "project_scope",
+    "screen_delivery",
+    "verify_signature",
+]
 
 ISSUE_EVENTS = frozenset({"jira:issue_created", "jira:issue_updated"})
 COMMENT_EVENTS = frozenset({"comment_created", "comment_updated", "comment_deleted"})
 HANDLED_EVENTS = ISSUE_EVENTS | COMMENT_EVENTS | {"jira:issue_deleted"}
 _COMMENT_TYPES = frozenset({"issue_commented", "issue_comment_edited", "issue_comment_deleted"})
-_STATUS_SLUGS = tuple(status.label_slug for status in KRStatus)
+_PROJECT_SCOPE = re.compile(
+    r"^\s*project\s*(?:=\s*(?P<one>[\w\"']+)|in\s*\((?P<many>[\w\s,\"']+)\))\s*$", re.IGNORECASE
+)
 
 
 def verify_signature(request: WebhookRequest, secret: bytes) -> bool:
@@ -36,9 +57,29 @@ def verify_signature(request: WebhookRequest, secret: bytes) -> bool:
     return verify_hex_signature(request.headers.get("x-hub-signature"), secret, request.body)
 
 
-def bridge_owned_label(label: str) -> bool:
-    """A status label the bridge writes: some prefix followed by a status slug (`okr:on-track`)."""
-    return any(label.endswith(slug) and len(label) > len(slug) for slug in _STATUS_SLUGS)
+def project_scope(jql: str) -> frozenset[str] | None:
+    """The project keys of a scope that is only a project restriction (`project = MKT`,
+    `project in (MKT, GAME)`), which a delivery can be checked against without a search;
+    None for any other query (then the worker re-reads the issue through the scope)."""
+    match = _PROJECT_SCOPE.match(jql)
+    if match is None:
+        return None
+    names = match.group("one") or match.group("many") or ""
+    return frozenset(n.strip(" \"'").upper() for n in names.split(",") if n.strip(" \"'"))
+
+
+def screen_delivery(request: WebhookRequest) -> WebhookScreening:
+    """Delivery id, event and handled/ignored from the body alone (the request path)."""
+    payload = _load(request.body)
+    name = payload["webhookEvent"]
+    event_type = str(payload.get("issue_event_type_name") or "")
+    label = f"{name}/{event_type}" if event_type else name
+    delivery = _delivery_id(request, payload)
+    if name not in HANDLED_EVENTS:
+        return WebhookScreening(delivery, label, handled=False, reason=f"event {name} not used")
+    if _issue_id(payload) is None:
+        return WebhookScreening(delivery, label, handled=False, reason="no issue id in the body")
+    return WebhookScreening(delivery, label)
 
 
 class JiraWebhookParser:
@@ -51,11 +92,16 @@ class JiraWebhookParser:
         base_url: str,
         field_map: Callable[[], FieldMap | None],
         bot_account: Callable[[], str | None],
+        labels: StatusLabels,
+        projects: frozenset[str] | None = None,
     ) -> None:
         self.instance = instance
         self.base_url = base_url
         self._field_map = field_map
         self._bot_account = bot_account
+        self.labels = labels
+        self.projects = projects
+        """Projects of a project-only scope; None: scope is checked by re-reading the issue."""
 
     def parse(self, request: WebhookRequest) -> list[WebhookEvent]:
         payload = _load(request.body)
@@ -63,7 +109,7 @@ class JiraWebhookParser:
         delivery = _delivery_id(request, payload)
         occurred = _timestamp(payload.get("timestamp"))
         issue = payload.get("issue") if isinstance(payload.get("issue"), dict) else None
-        issue_id = str(issue["id"]) if issue and issue.get("id") else None
+        issue_id = _issue_id(payload)
         event_type = str(payload.get("issue_event_type_name") or "")
 
         def event(kind: EventKind, **extra: Any) -> list[WebhookEvent]:
@@ -88,8 +134,10 @@ class JiraWebhookParser:
             # when a person acted (their comment may be a deletion of the bridge's own one).
             return event(EventKind.IGNORE if own else EventKind.REFRESH, own_echo=own)
         task = self._task(issue)
-        if task is None:
-            return event(EventKind.REFRESH, own_echo=own)
+        if task is None or self.projects is None:
+            return event(EventKind.REFRESH, own_echo=own)  # the re-read checks the scope
+        if task.container.upper() not in self.projects:
+            return event(EventKind.IGNORE)  # outside this instance's scope
         return event(EventKind.UPSERT, task=task, own_echo=own)
 
     # -- pieces -------------------------------------------------------------------------------
@@ -105,7 +153,8 @@ class JiraWebhookParser:
             return None
 
     def _is_own_echo(self, payload: Mapping[str, Any], name: str, event_type: str) -> bool:
-        """The bridge's account acted and touched only what the bridge owns."""
+        """The bridge's account acted and touched only what the bridge owns. Looking the
+        account up may raise (the worker retries the delivery later)."""
         actor = _actor(payload)
         bot = self._bot_account() if actor else None
         if bot is None or bot not in actor:
@@ -115,7 +164,12 @@ class JiraWebhookParser:
             comment = payload.get("comment")
             author = _user_ids(comment.get("author")) if isinstance(comment, dict) else set()
             return not author or bot in author
-        return _only_bridge_labels(payload.get("changelog"))
+        return _only_bridge_labels(payload.get("changelog"), self.labels)
+
+
+def _issue_id(payload: Mapping[str, Any]) -> str | None:
+    issue = payload.get("issue")
+    return str(issue["id"]) if isinstance(issue, dict) and issue.get("id") else None
 
 
 def _load(body: bytes) -> dict[str, Any]:
@@ -123,6 +177,8 @@ def _load(body: bytes) -> dict[str, Any]:
         payload = json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
         raise WebhookPayloadError("body is not JSON") from exc
+    except RecursionError as exc:  # deeply nested JSON: implausible, never a traceback
+        raise WebhookPayloadError("body is nested too deeply") from exc
     if not isinstance(payload, dict) or not isinstance(payload.get("webhookEvent"), str):
         raise WebhookPayloadError("not a Jira webhook (no webhookEvent)")
     return payload
@@ -162,7 +218,7 @@ def _actor(payload: Mapping[str, Any]) -> set[str]:
     return actor
 
 
-def _only_bridge_labels(changelog: Any) -> bool:
+def _only_bridge_labels(changelog: Any, labels: StatusLabels) -> bool:
     """Every changelog item is a labels change whose difference is only bridge labels."""
     items = changelog.get("items") if isinstance(changelog, dict) else None
     if not isinstance(items, list) or not items:
@@ -175,6 +231,6 @@ def _only_bridge_labels(changelog: Any) -> bool:
             return False
         before = set(str(item.get("fromString") or "").split())
         after = set(str(item.get("toString") or "").split())
-        if not all(bridge_owned_label(label) for label in before ^ after):
+        if not all(labels.owns(label) for label in before ^ after):
             return False
     return True

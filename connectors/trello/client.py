@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
 import httpx
@@ -44,15 +44,30 @@ CARD_FIELDS = (
 ACTION_FILTER = (
     "createCard,updateCard,addLabelToCard,removeLabelFromCard,deleteCard,moveCardToBoard,"
     "moveCardFromBoard,copyCard,convertToCardFromCheckItem,updateCustomFieldItem,"
-    "addMemberToCard,removeMemberFromCard,updateList,moveListToBoard,moveListFromBoard"
+    "addMemberToCard,removeMemberFromCard,updateList,moveListToBoard,moveListFromBoard,"
+    "deleteComment"
 )
 ACTIONS_LIMIT = 1000
+"""Trello's maximum `limit` for action lists; older ones are paged with `before=<oldest id>`
+(the `page` parameter is not used: Trello caps `page * limit`, and the nested
+`actions_before` is ignored by the API)."""
+COMMENT_FILTER = "commentCard"
+COMMENT_FIELDS = "type,date,data,idMemberCreator"
 BATCH_MAX = 10
 """Trello's `/1/batch` takes at most 10 routes."""
 WINDOW_SECONDS = 10.0
 TOKEN_LIMIT = 100
 """Requests per 10 s per token (300 per key, shared by all of the key's tokens)."""
 
+_CARD_PARAMS = {
+    "customFieldItems": "true",
+    "actions": COMMENT_FILTER,
+    "actions_limit": str(ACTIONS_LIMIT),
+    "action_memberCreator": "false",
+}
+"""A card with its custom field values and its comments (nested), in one read. No value holds
+a comma: `/1/batch` separates its routes with commas."""
+_CARD_QUERY = "&".join(f"{k}={v}" for k, v in _CARD_PARAMS.items())
 _SECRET_QUERY = re.compile(r"((?:^|[?&;\s])(?:key|token)=)[^&\s\"']+", re.IGNORECASE)
 T = TypeVar("T")
 
@@ -109,6 +124,12 @@ def _interval_as_retry_after(response: httpx.Response) -> None:
     response.headers["retry-after"] = f"{max(1.0, seconds):g}"
 
 
+def _add_response_hook(client: httpx.Client, hook: Callable[[httpx.Response], None]) -> None:
+    hooks = client.event_hooks
+    if hook not in hooks.get("response", []):
+        client.event_hooks = {**hooks, "response": [*hooks.get("response", []), hook]}
+
+
 class TrelloClient:
     """Trello API calls for one connector instance, all paced by ONE shared token bucket.
 
@@ -126,17 +147,16 @@ class TrelloClient:
         pacer: TokenBucket | None = None,
         sleep: Callable[[float], None] = time.sleep,
         timeout: float = 30.0,
+        http_client: httpx.Client | None = None,
     ) -> None:
         key = require_secret(env, settings.key_env, instance)
         self._token = require_secret(env, settings.token_env, instance)
         install_log_redaction((key, self._token))
         self.instance = instance
         self.pacer = pacer or TokenBucket.per_window(TOKEN_LIMIT, WINDOW_SECONDS, headroom=0.9)
-        self._http = httpx.Client(
-            timeout=timeout,
-            follow_redirects=False,
-            event_hooks={"response": [_interval_as_retry_after]},
-        )
+        self._owns_http = http_client is None
+        self._http = http_client or httpx.Client(timeout=timeout, follow_redirects=False)
+        _add_response_hook(self._http, _interval_as_retry_after)
         self.transport = HttpTransport(
             instance=instance,
             base_url=settings.base_url + "/1",
@@ -153,7 +173,8 @@ class TrelloClient:
         self._me: dict[str, Any] | None = None
 
     def close(self) -> None:
-        self._http.close()
+        if self._owns_http:  # an injected client belongs to whoever made it
+            self._http.close()
 
     # -- generic ------------------------------------------------------------------------------
     def get(self, path: str, **params: Any) -> Any:
@@ -176,7 +197,7 @@ class TrelloClient:
         return self._me
 
     def board(self, ref: str) -> dict[str, Any]:
-        return dict(self.get(f"boards/{ref}", fields="id,name,shortLink,closed"))
+        return dict(self.get(f"boards/{ref}", fields="id,name,shortLink,url,closed"))
 
     def board_cards(self, board_id: str, card_filter: str = "all") -> list[dict[str, Any]]:
         try:
@@ -236,7 +257,7 @@ class TrelloClient:
         for chunk in _chunks(card_ids, BATCH_MAX):
             # Routes are comma-separated, so they must not contain commas themselves: the
             # default card fields already include everything normalization reads.
-            urls = ",".join(f"/cards/{card_id}?customFieldItems=true" for card_id in chunk)
+            urls = ",".join(f"/cards/{card_id}?{_CARD_QUERY}" for card_id in chunk)
             answers = self.get("batch", urls=urls)
             for index, card_id in enumerate(chunk):
                 answer = answers[index] if index < len(answers) else None
@@ -247,15 +268,36 @@ class TrelloClient:
 
     def _card_or_none(self, card_id: str) -> dict[str, Any] | None:
         try:
-            return dict(self.get(f"cards/{card_id}", customFieldItems="true"))
+            return dict(self.get(f"cards/{card_id}", **_CARD_PARAMS))
         except NotFound:
             return None
+
+    def board_comments(self, board_id: str) -> Iterator[dict[str, Any]]:
+        """Every comment on the board's cards, newest first, 1,000 per request."""
+        before: str | None = None
+        while True:
+            params: dict[str, Any] = {
+                "filter": COMMENT_FILTER,
+                "limit": str(ACTIONS_LIMIT),
+                "fields": COMMENT_FIELDS,
+                "memberCreator": "false",
+            }
+            if before:
+                params["before"] = before
+            batch = list(self.get(f"boards/{board_id}/actions", **params))
+            yield from batch
+            if len(batch) < ACTIONS_LIMIT or str(batch[-1].get("id")) == before:
+                return
+            before = str(batch[-1]["id"])
 
     def card_label_ids(self, card_id: str) -> list[str]:
         return list(self.get(f"cards/{card_id}", fields="idLabels").get("idLabels") or [])
 
     def card_comments(self, card_id: str) -> list[dict[str, Any]]:
         return list(self.get(f"cards/{card_id}/actions", filter="commentCard", limit="1000"))
+
+    def delete_label(self, label_id: str) -> None:
+        self.write("DELETE", f"labels/{label_id}")
 
     def action(self, action_id: str) -> dict[str, Any]:
         return dict(self.get(f"actions/{action_id}"))

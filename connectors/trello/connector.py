@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, ClassVar
@@ -16,24 +15,26 @@ from okrbridge.connector.base import (
     PushResult,
     WebhookEvent,
     WebhookRequest,
+    WebhookScreening,
 )
-from okrbridge.connector.errors import ConnectorError, RequestFailed
+from okrbridge.connector.errors import RequestFailed
 from okrbridge.connector.pacing import TokenBucket
 from okrbridge.domain import Task
 from okrbridge.marks import StatusLabels
 
+from .artifacts import remove_label_definitions
 from .client import TrelloClient
 from .pull import TrelloPuller
 from .push import TrelloPusher
 from .settings import TrelloSettings
-from .webhooks import parse_delivery, request_callback_url, verify_signature
+from .webhooks import parse_delivery, request_callback_url, screen_delivery, verify_signature
 
 if TYPE_CHECKING:
+    import httpx
+
     from okrbridge.sandbox.tool import SimulatedTool
 
 __all__ = ["TrelloConnector"]
-
-log = logging.getLogger(__name__)
 
 
 class TrelloConnector(Connector[TrelloSettings]):
@@ -45,7 +46,13 @@ class TrelloConnector(Connector[TrelloSettings]):
     name: ClassVar[str] = "trello"
     settings_model: ClassVar[type[ConnectorSettings]] = TrelloSettings
     capabilities: ClassVar[frozenset[Capability]] = frozenset(
-        {Capability.LABELS, Capability.COMMENTS, Capability.WEBHOOKS, Capability.INCREMENTAL}
+        {
+            Capability.LABELS,
+            Capability.COMMENTS,
+            Capability.WEBHOOKS,
+            Capability.INCREMENTAL,
+            Capability.MARKS_IN_PULL,
+        }
     )
     default_writes_per_minute: ClassVar[int] = 300
     """Half of the token's 600 requests/minute: the rest is for the reads around the writes."""
@@ -57,10 +64,11 @@ class TrelloConnector(Connector[TrelloSettings]):
         env: Mapping[str, str],
         *,
         labels: StatusLabels | None = None,
+        http_client: httpx.Client | None = None,
         pacer: TokenBucket | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        super().__init__(instance, settings, env, labels=labels)
+        super().__init__(instance, settings, env, labels=labels, http_client=http_client)
         self.client = TrelloClient(
             instance=instance,
             settings=settings,
@@ -68,9 +76,10 @@ class TrelloConnector(Connector[TrelloSettings]):
             stats=self.stats,
             pacer=pacer,
             sleep=sleep,
+            http_client=http_client,
         )
-        self.puller = TrelloPuller(self.client, settings, instance)
-        self.pusher = TrelloPusher(self.client, self.puller, settings)
+        self.puller = TrelloPuller(self.client, settings, instance, self.labels)
+        self.pusher = TrelloPusher(self.client, self.puller, settings, self.labels)
         self._secret = env.get(settings.secret_env, "").encode("utf-8")
 
     # -- reading ------------------------------------------------------------------------------
@@ -79,6 +88,18 @@ class TrelloConnector(Connector[TrelloSettings]):
 
     def fetch(self, external_ids: Sequence[str]) -> list[Task]:
         return self.puller.fetch(external_ids)
+
+    def scan_marks(self) -> Iterator[Task]:
+        """Cards of the configured boards carrying a bridge label or comment, read fresh."""
+        for page in self.puller.pull(None, full=True):
+            for task in page.tasks:
+                commented = task.marks is not None and task.marks.comment_id is not None
+                if commented or self.labels.owned_in(task.labels):
+                    yield task
+
+    # No `preflight`: what could make Trello refuse the bridge's writes (a board the bot is no
+    # member of) costs a request per board to find, on every sync, above the steady-state floor
+    # of one request per board; such a board fails its pull with its name instead.
 
     # -- webhooks -----------------------------------------------------------------------------
     def verify_webhook(self, request: WebhookRequest) -> bool:
@@ -90,23 +111,20 @@ class TrelloConnector(Connector[TrelloSettings]):
             request.headers.get("x-trello-webhook"), self._secret, request.body, url
         )
 
+    def screen_webhook(self, request: WebhookRequest) -> WebhookScreening:
+        if request.method.upper() == "HEAD":  # Trello's check when a webhook is registered
+            return WebhookScreening(delivery_id="", event="HEAD", handled=False, reason="check")
+        return screen_delivery(request.body)
+
     def parse_webhook(self, request: WebhookRequest) -> list[WebhookEvent]:
         if request.method.upper() == "HEAD":
-            return []  # Trello's check when a webhook is registered: the receiver answers 200
-        return parse_delivery(request.body, bot_id=self._bot_id, board_ids=self._known_boards)
-
-    def _bot_id(self) -> str | None:
-        try:
-            return self.pusher.bot_id()
-        except ConnectorError as exc:  # echo detection is an optimisation, not a requirement
-            log.warning("%s: cannot tell the bot's member id: %s", self.instance, exc)
-            return None
-
-    def _known_boards(self) -> set[str]:
-        try:
-            return set(self.puller.board_ids())
-        except ConnectorError:
-            return set()
+            return []
+        return parse_delivery(
+            request.body,
+            bot_id=self.puller.bot_id,
+            board_ids=lambda: set(self.puller.board_ids()),
+            labels=self.labels,
+        )
 
     def register_webhook(self, board: str, callback_url: str) -> str:
         """Register `callback_url` for a configured board; returns the webhook id.
@@ -133,6 +151,9 @@ class TrelloConnector(Connector[TrelloSettings]):
     # -- writing ------------------------------------------------------------------------------
     def apply(self, change: PushChange) -> PushResult:
         return self.pusher.apply(change)
+
+    def cleanup_artifacts(self, *, dry_run: bool = False) -> list[str]:
+        return remove_label_definitions(self.client, self.puller, self.pusher, dry_run=dry_run)
 
     def close(self) -> None:
         self.client.close()

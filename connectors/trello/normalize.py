@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from okrbridge.domain import StatusCategory, Task
+from okrbridge.domain import FoundMarks, StatusCategory, Task
 
 from .settings import TrelloSettings
 
@@ -27,9 +27,17 @@ class BoardContext:
     """The board as written in the config (id or short link): the task's container."""
     id: str
     name: str = ""
+    short_link: str = ""
     lists: dict[str, dict[str, Any]] = field(default_factory=dict)
     labels: dict[str, dict[str, Any]] = field(default_factory=dict)
     custom_fields: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def aliases(self) -> tuple[str, ...]:
+        """Every other way a person writes this board in a rule: its 24-hex id, its short
+        link (from the board URL) and its name."""
+        names = (self.id, self.short_link, self.name)
+        return tuple(dict.fromkeys(n for n in names if n and n != self.configured))
 
 
 def parse_time(value: Any) -> datetime | None:
@@ -107,9 +115,14 @@ def _estimate(values: dict[str, str], settings: TrelloSettings) -> float | None:
 
 
 def normalize_card(
-    card: dict[str, Any], ctx: BoardContext, settings: TrelloSettings, instance: str
+    card: dict[str, Any],
+    ctx: BoardContext,
+    settings: TrelloSettings,
+    instance: str,
+    marks: FoundMarks | None = None,
 ) -> Task:
-    """One card as a Task; `container` is the board as configured."""
+    """One card as a Task; `container` is the board as configured, its id, short link and
+    name are `container_aliases`; `marks` is the bridge's comment as found on the card."""
     trello_list = ctx.lists.get(str(card.get("idList")), {})
     list_name = str(trello_list.get("name", ""))
     custom = _custom_values(card, ctx)
@@ -121,6 +134,7 @@ def normalize_card(
         url=str(card.get("url") or card.get("shortUrl") or ""),
         title=str(card.get("name") or ""),
         container=ctx.configured,
+        container_aliases=ctx.aliases,
         status_name=list_name,
         status_category=status_category(list_name, bool(card.get("dueComplete")), settings),
         excluded=bool(card.get("closed")) or bool(trello_list.get("closed")),
@@ -130,5 +144,6 @@ def normalize_card(
         due=_due(card.get("due")),
         fields={**custom, "board": ctx.name, "list": list_name},
         updated_at=parse_time(card.get("dateLastActivity")),
-        raw=card,
+        raw={k: v for k, v in card.items() if k != "actions"},
+        marks=marks,
     )

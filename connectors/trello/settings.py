@@ -5,6 +5,7 @@ Secrets never appear here: `key_env`, `token_env` and `secret_env` name environm
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 from pydantic import Field, field_validator
@@ -13,8 +14,21 @@ from okrbridge.config.schema import ConnectorSettings
 
 __all__ = ["DEFAULT_DONE_LISTS", "DEFAULT_IN_PROGRESS_LISTS", "TrelloSettings"]
 
-DEFAULT_DONE_LISTS = ("done", "complete", "completed", "shipped")
-DEFAULT_IN_PROGRESS_LISTS = ("doing", "in progress", "review")
+
+def _word_patterns(*names: str) -> tuple[str, ...]:
+    """Each name alone or followed by more words ("Done", "Done ✅", "Done (Q3)", never
+    "Done-ish")."""
+    return tuple(p for name in names for p in (name, f"{name} *"))
+
+
+DEFAULT_DONE_LISTS = _word_patterns("done", "complete", "completed", "shipped", "released")
+"""List names as people write them: "Done", "Done ✅", "Complete", "Completed", "Shipped"."""
+DEFAULT_IN_PROGRESS_LISTS = _word_patterns(
+    "doing", "in progress", "in-progress", "wip", "*review", "qa", "testing", "blocked"
+)
+""""Doing", "In progress", "In Review", "Code review", "QA", "Testing", "Blocked"..."""
+_API_PATH = re.compile(r"^(https?://.+?)/1(?:/.*)?$")
+"""A base URL that already holds Trello's API version path `/1`."""
 
 
 class TrelloSettings(ConnectorSettings):
@@ -47,6 +61,17 @@ class TrelloSettings(ConnectorSettings):
     """Status change: one `PUT idLabels` after a fresh read (1 write) or add + remove (2)."""
     too_many_cards_fallback: bool = True
     """Page per list when a board answers `API_TOO_MANY_CARDS_REQUESTED`."""
+
+    @field_validator("base_url")
+    @classmethod
+    def _origin_only(cls, value: str) -> str:
+        """Without the API path: the connector adds `/1/...` itself."""
+        match = _API_PATH.match(value.rstrip("/"))
+        if match:
+            raise ValueError(
+                f'the connector adds the API path /1 itself: write base_url = "{match.group(1)}"'
+            )
+        return value
 
     @field_validator("boards")
     @classmethod

@@ -1,14 +1,13 @@
 """Planning: desired marks minus pushed marks = the minimal writes for one task.
 
-Pure functions. The bridge owns exactly the status labels `<prefix><slug>` and its own
-comment; every other label (including a person's `okr:<initiative-id>` mapping label) is
-never touched.
+Pure functions. The bridge owns exactly the status labels `<prefix><slug>` (one rule, from
+the configured prefix: `okrbridge.marks.StatusLabels`) and its own comment; every other
+label (including a person's `okr:<initiative-id>` mapping label) is never touched.
 """
 
 from __future__ import annotations
 
 import enum
-import functools
 import zlib
 from dataclasses import dataclass
 from datetime import datetime
@@ -27,7 +26,6 @@ __all__ = [
     "Pushed",
     "Reason",
     "in_scope",
-    "owned_labels",
     "plan_task",
 ]
 
@@ -87,12 +85,6 @@ class PlannedChange:
     """The change writes the comment (so its figures are current once applied)."""
 
 
-@functools.cache
-def owned_labels(prefix: str) -> frozenset[str]:
-    """The bridge's status labels under `prefix` (the one rule: `okrbridge.marks`)."""
-    return StatusLabels(prefix).names
-
-
 def in_scope(task: Task, scope: PushScope) -> bool:
     """Whether the task should carry the bridge's marks under the push scope."""
     if task.deleted or task.excluded or scope == "none":
@@ -123,9 +115,10 @@ class TaskPlanner:
         self.now = now
         """The evaluation time; None: figure refreshes are never due (a single-task plan)."""
         self.marks_in_pull = Capability.MARKS_IN_PULL in capabilities
-        self.owned = owned_labels(settings.label_prefix)
+        labels = StatusLabels(settings.label_prefix)
+        self.owned = labels.names
         self._flags: dict[frozenset[Capability], tuple[bool, bool, bool]] = {}
-        self.label_of = {s: settings.label_prefix + s.label_slug for s in KRStatus}
+        self.label_of = {s: labels.label(s) for s in KRStatus}
         self.slug_of = {s: s.label_slug for s in KRStatus}
         self.memo = CommentMemo(settings.comment_template)
 

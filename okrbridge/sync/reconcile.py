@@ -94,13 +94,13 @@ def _reconciled(
         values[name] for name in ("label", "comment_id", "comment_hash", "field_value")
     )
     if marks.comment_id:
-        if (marks.comment_id, marks.comment_digest) != (
-            values["comment_id"],
-            values["comment_hash"],
-        ):
-            if values["comment_id"] != marks.comment_id or values["figures_at"] is None:
-                values["figures_at"] = at  # adopted: its figures count as written now
-            values["comment_id"], values["comment_hash"] = marks.comment_id, marks.comment_digest
+        known = marks.comment_id == values["comment_id"]
+        digest = marks.comment_digest
+        if known and not digest:
+            digest = values["comment_hash"]  # its stamp unreadable: keep the digest we wrote
+        if not known or values["figures_at"] is None:
+            values["figures_at"] = at  # adopted: its figures count as written now
+        values["comment_id"], values["comment_hash"] = marks.comment_id, digest
         values["comment_absent"] = False
     else:
         # Gone (a person deleted it) or never made; its last meaning stays for `drift`.

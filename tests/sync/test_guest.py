@@ -169,3 +169,20 @@ def test_respect_leaves_a_deleted_comment_alone(bench: Bench) -> None:
     assert bench.tool.comments_of(ids[0]) == []
     assert len(bench.tool.comments_of(ids[1])) == 1
     assert bench.tool.write_count() - writes <= 1  # at most ids[1]'s figure refresh
+
+
+def test_a_key_result_status_change_costs_at_most_two_writes_per_task(bench: Bench) -> None:
+    from okrbridge.domain import CheckIn, KRStatus
+    from okrbridge.store.repos.history import add_checkin
+
+    manual(bench)
+    ids = seed(bench, 6)
+    bench.sync()
+    with bench.store.session() as session:
+        add_checkin(session, CheckIn(key_result_id="kr-reviews", value=85, at=NOW))
+    writes = bench.tool.write_count()
+    report = bench.sync()
+    assert report.evaluation is not None
+    assert report.evaluation.key_results["kr-reviews"].status is KRStatus.ACHIEVED
+    assert bench.tool.write_count() - writes <= 2 * len(ids)
+    assert all(bench.tool.labels_of(t)[-1] == "okr:achieved" for t in ids)

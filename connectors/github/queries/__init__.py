@@ -13,18 +13,34 @@ from importlib import resources
 from graphql import FragmentDefinitionNode, FragmentSpreadNode, Node, parse, visit
 from graphql.language import Visitor
 
-__all__ = ["OPERATIONS", "load"]
+__all__ = ["OPERATIONS", "for_owner", "load"]
 
 OPERATIONS = (
-    "items_lean",
-    "items_full",
+    "items_lean_org",
+    "items_lean_user",
+    "items_full_org",
+    "items_full_user",
+    "item_repos_org",
+    "item_repos_user",
+    "project_meta_org",
+    "project_meta_user",
     "items_by_id",
     "tasks_by_id",
-    "project_meta",
+    "issue_comments",
     "swap_labels",
+    "add_labels",
+    "remove_labels",
     "set_item_field",
     "clear_item_field",
 )
+
+
+def for_owner(stem: str, owner_type: str) -> str:
+    """The document of `stem` for an owner type: `items_full_org` or `items_full_user`.
+
+    One document per owner type, so no query carries an `@include`/`@skip` branch that GitHub
+    might charge for although it does not run."""
+    return f"{stem}_{'org' if owner_type == 'organization' else 'user'}"
 
 
 def _text(name: str) -> str:

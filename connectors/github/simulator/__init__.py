@@ -8,6 +8,8 @@ that repo added to the project, `fields={"draft": "true"}` a draft item.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import threading
 import uuid
@@ -16,7 +18,6 @@ from typing import Any
 
 from connectors.github.simulator.app import Limits, build_app
 from connectors.github.simulator.state import Delivery, Draft, Issue, Item, SimState
-from okrbridge.connector.signatures import hmac_hex
 from okrbridge.domain import StatusCategory
 from okrbridge.sandbox.tool import SeedTask, SimComment, WebhookSink
 
@@ -25,6 +26,7 @@ __all__ = ["GitHubSimulator", "Limits", "SimState"]
 TOKEN_ENV = "OKRBRIDGE_SIM_GITHUB_TOKEN"  # noqa: S105 - a variable name
 SECRET_ENV = "OKRBRIDGE_SIM_GITHUB_WEBHOOK_SECRET"  # noqa: S105
 PERSON = "octocat"
+KR_FIELD = "OKR status"
 _OPTION = {
     StatusCategory.TODO: "Todo",
     StatusCategory.IN_PROGRESS: "In Progress",
@@ -118,6 +120,14 @@ class GitHubSimulator:
             deliveries = self.state.delete_comment(int(comment_id), PERSON)
         self._emit(deliveries)
 
+    def delete_comment_as_person(self, external_id: str, comment_id: str) -> None:
+        """A person (an admin may delete anyone's comment) deletes one of the task's comments."""
+        with self.state.lock:
+            issue = self._issue(external_id)
+            if all(str(c.id) != comment_id for c in issue.comments):
+                raise KeyError(f"{external_id} has no comment {comment_id}")
+        self.delete_comment(comment_id)
+
     # -- reading tool state -------------------------------------------------------------------
     def labels_of(self, external_id: str) -> list[str]:
         with self.state.lock:
@@ -131,6 +141,15 @@ class GitHubSimulator:
                 return []
             return [SimComment(str(c.id), c.body, c.author) for c in content.comments]
 
+    def label_definitions(self) -> list[str]:
+        """Every label defined in every repository (a name once per repository)."""
+        with self.state.lock:
+            return sorted(name for labels in self.state.repos.values() for name in labels)
+
+    def status_field_of(self, external_id: str) -> str | None:
+        """The item's value in the field the bridge writes on drafts ("OKR status")."""
+        return self.field_of(external_id, KR_FIELD)
+
     def field_of(self, external_id: str, field_name: str) -> str | None:
         with self.state.lock:
             return self._item(external_id).values.get(field_name)
@@ -139,7 +158,7 @@ class GitHubSimulator:
     def settings(self, base_url: str) -> dict[str, Any]:
         return {
             "type": "github",
-            "base_url": base_url.rstrip("/") + "/api/v3",
+            "base_url": base_url.rstrip("/"),  # served in the GHES layout: /api/v3, /api/graphql
             "token_env": TOKEN_ENV,
             "webhook_secret_env": SECRET_ENV,
             "owner": self.state.owner,
@@ -147,7 +166,7 @@ class GitHubSimulator:
             "projects": sorted(self.state.projects),
             "estimate_field": "Estimate",
             "iteration_field": "Iteration",
-            "kr_status_field": "OKR status",
+            "kr_status_field": KR_FIELD,
             # The sandbox is paced 20x faster than GitHub asks (1 write/s); the simulator still
             # enforces GitHub's 80 content creations a minute.
             "write_budget_per_minute": 1200,
@@ -173,7 +192,7 @@ class GitHubSimulator:
                 "user-agent": "GitHub-Hookshot/sim",
                 "x-github-event": event,
                 "x-github-delivery": str(uuid.uuid4()),
-                "x-hub-signature-256": "sha256=" + hmac_hex(self.secret.encode(), body),
+                "x-hub-signature-256": _signature(self.secret, body),
             }
             sink(callback, headers, body)
 
@@ -198,3 +217,9 @@ class GitHubSimulator:
         if not items:
             raise KeyError(external_id)
         return items[0]
+
+
+def _signature(secret: str, body: bytes) -> str:
+    """`X-Hub-Signature-256` as GitHub documents it ("Validating webhook deliveries"): the hex
+    HMAC-SHA256 of the raw payload keyed with the webhook secret, prefixed `sha256=`."""
+    return "sha256=" + hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()

@@ -105,6 +105,12 @@ def build_app(
         Route("/api/v3/user", api.rest(api.user), methods=["GET"]),
         Route("/api/v3/repos/{owner}/{repo}/labels", api.rest(api.labels), methods=["GET", "POST"]),
         Route(
+            "/api/v3/repos/{owner}/{repo}/labels/{name:path}",
+            api.rest(api.delete_label),
+            methods=["DELETE"],
+        ),
+        Route("/api/v3/repos/{owner}/{repo}/issues", api.rest(api.issues), methods=["GET"]),
+        Route(
             "/api/v3/repos/{owner}/{repo}/issues/{number:int}/labels",
             api.rest(api.issue_labels),
             methods=["POST"],
@@ -211,6 +217,34 @@ class _Api:
             label = self.state.ensure_label(repo, name, str(body.get("color", "ededed")))
             label.description = str(body.get("description", ""))
             return JSONResponse(label.rest(), status_code=201)
+
+    def delete_label(self, request: Request, _body: Any) -> Response:
+        """Deleting a label definition also takes it off every issue (as on GitHub)."""
+        repo = f"{request.path_params['owner']}/{request.path_params['repo']}"
+        name = request.path_params["name"]
+        with self.state.lock:
+            if self.state.repo_labels(repo).pop(name, None) is None:
+                return _error(404, "Not Found")
+            for issue in self.state.issues.values():
+                if issue.repo == repo and name in issue.labels:
+                    issue.labels.remove(name)
+        return Response(status_code=204)
+
+    def issues(self, request: Request, _body: Any) -> Response:
+        """`GET /repos/{owner}/{repo}/issues`: issues and pull requests, filtered by `state`
+        (default open) and `labels` (comma-separated, all required)."""
+        repo = f"{request.path_params['owner']}/{request.path_params['repo']}"
+        state = request.query_params.get("state", "open")
+        wanted = [n for n in request.query_params.get("labels", "").split(",") if n]
+        with self.state.lock:
+            found = [
+                self.state.issue_rest(issue)
+                for issue in self.state.issues.values()
+                if issue.repo == repo
+                and (state == "all" or issue.state.lower() == state)
+                and all(name in issue.labels for name in wanted)
+            ]
+        return _paged(request, found)
 
     def issue_labels(self, request: Request, body: Any) -> Response:
         with self.state.lock:

@@ -159,7 +159,31 @@ def _page(
     chunk = items[start : start + first]
     end = start + len(chunk)
     cursor = base64.b64encode(f"cursor:{end}".encode()).decode()
-    return chunk, {"hasNextPage": end < len(items), "endCursor": cursor if chunk else None}
+    first_cursor = base64.b64encode(f"cursor:{start}".encode()).decode()
+    return chunk, {
+        "hasNextPage": end < len(items),
+        "endCursor": cursor if chunk else None,
+        "hasPreviousPage": start > 0,
+        "startCursor": first_cursor if chunk else None,
+    }
+
+
+def _page_back(
+    items: list[Any], last: int | None, before: str | None
+) -> tuple[list[Any], dict[str, Any]]:
+    """`last`/`before` paging: the `last` items before the cursor (oldest first)."""
+    if last is None or not 1 <= last <= 100:
+        raise GraphQLError("You must provide a `last` value between 1 and 100 to paginate.")
+    end = int(base64.b64decode(before).decode().split(":")[1]) if before else len(items)
+    start = max(0, end - last)
+    cursor = base64.b64encode(f"cursor:{start}".encode()).decode()
+    info = {
+        "hasPreviousPage": start > 0,
+        "startCursor": cursor if end > start else None,
+        "hasNextPage": end < len(items),
+        "endCursor": None,
+    }
+    return items[start:end], info
 
 
 class _Root:
@@ -182,6 +206,13 @@ class _Root:
     def _missing(self, kind: str, login: str) -> None:
         message = f"Could not resolve to a {kind.title()} with the login of '{login}'."
         self.c.not_found.append({"type": "NOT_FOUND", "path": [kind], "message": message})
+
+    def node(self, _info: Any, id: str) -> Any:
+        view = _node(self.c.state, id)
+        if view is None:
+            message = f"Could not resolve to a node with the global id of '{id}'"
+            self.c.not_found.append({"type": "NOT_FOUND", "path": ["node"], "message": message})
+        return view
 
     def nodes(self, _info: Any, ids: list[str]) -> list[Any]:
         if len(ids) > 100:
@@ -372,6 +403,28 @@ def _content(state: SimState, content: Issue | Draft) -> dict[str, Any]:
         chunk, info = _page(state.items_of(content.node_id), first, None)
         return {"nodes": [_item(state, i) for i in chunk], "pageInfo": info}
 
+    def comments(
+        _info: Any,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Any:
+        if last is not None:
+            chunk, info = _page_back(content.comments, last, before)
+        else:
+            chunk, info = _page(content.comments, first, after)
+        nodes = [
+            {
+                "id": c.node_id,
+                "fullDatabaseId": str(c.id),
+                "viewerDidAuthor": c.author == state.bot,
+                "body": c.body,
+            }
+            for c in chunk
+        ]
+        return {"nodes": nodes, "pageInfo": info}
+
     return {
         "__typename": "PullRequest" if content.is_pr else "Issue",
         "id": content.node_id,
@@ -387,6 +440,7 @@ def _content(state: SimState, content: Issue | Draft) -> dict[str, Any]:
         },
         "assignees": _users(content.assignees),
         "projectItems": project_items,
+        "comments": comments,
     }
 
 

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from connectors.github.simulator.payloads import build
+
 __all__ = ["Comment", "Delivery", "Issue", "Item", "Label", "Project", "SimState"]
 
 Delivery = tuple[str, dict[str, Any]]
@@ -312,20 +314,36 @@ class SimState:
         owner, _, name = repo.partition("/")
         return {"full_name": repo, "name": name, "owner": self.user(owner)}
 
+    def _organization(self) -> dict[str, Any] | None:
+        return {"login": self.owner} if self.owner_type == "organization" else None
+
     def _issue_event(self, action: str, issue: Issue, actor: str, **extra: Any) -> Delivery:
-        payload = {"action": action, "issue": self.issue_rest(issue), **extra}
-        payload |= {"repository": self._repository(issue.repo), "sender": self.user(actor)}
-        return "issues", payload
+        payload = build(
+            "issues",
+            action,
+            issue=self._issue_payload(issue),
+            repository=self._repository(issue.repo),
+            sender=self.user(actor),
+            organization=self._organization(),
+            **extra,
+        )
+        return "issues", _own_kind(payload, issue)
+
+    def _issue_payload(self, issue: Issue) -> dict[str, Any]:
+        return self.issue_rest(issue)
 
     def _comment_event(self, action: str, issue: Issue, comment: Comment, actor: str) -> Delivery:
-        payload = {
-            "action": action,
-            "issue": self.issue_rest(issue),
-            "comment": self.comment_rest(issue, comment),
-            "repository": self._repository(issue.repo),
-            "sender": self.user(actor),
-        }
-        return "issue_comment", payload
+        payload = build(
+            "issue_comment",
+            action,
+            issue=self._issue_payload(issue),
+            comment=self.comment_rest(issue, comment),
+            repository=self._repository(issue.repo),
+            sender=self.user(actor),
+            organization=self._organization(),
+            changes={} if action == "edited" else None,
+        )
+        return "issue_comment", _own_kind(payload, issue)
 
     def _item_event(
         self, action: str, item: Item, actor: str, field: ProjectField | None = None
@@ -336,9 +354,14 @@ class SimState:
         kind = "DraftIssue" if isinstance(content, Draft) else "Issue"
         if isinstance(content, Issue) and content.is_pr:
             kind = "PullRequest"
-        payload: dict[str, Any] = {
-            "action": action,
-            "projects_v2_item": {
+        changes = None
+        if field is not None:
+            field_type = field.data_type.lower()
+            changes = {"field_value": {"field_node_id": field.id, "field_type": field_type}}
+        payload = build(
+            "projects_v2_item",
+            action,
+            projects_v2_item={
                 "id": item.db_id,
                 "node_id": item.id,
                 "project_node_id": item.project.id,
@@ -349,12 +372,15 @@ class SimState:
                 "updated_at": iso(item.updated),
                 "archived_at": None,
             },
-            "organization": {"login": self.owner},
-            "sender": self.user(actor),
-        }
-        if field is not None:
-            field_type = field.data_type.lower()
-            payload["changes"] = {
-                "field_value": {"field_node_id": field.id, "field_type": field_type}
-            }
+            organization=self._organization(),
+            sender=self.user(actor),
+            changes=changes,
+        )
         return [("projects_v2_item", payload)]
+
+
+def _own_kind(payload: dict[str, Any], issue: Issue) -> dict[str, Any]:
+    """An issue's payload never keeps a `pull_request` key from the example it was built on."""
+    if not issue.is_pr:
+        payload["issue"].pop("pull_request", None)
+    return payload

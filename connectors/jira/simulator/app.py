@@ -24,7 +24,7 @@ from .jql import JqlError
 from .payloads import field_catalog, issue_bytes, issue_json, user_json
 from .search import SearchIndex
 from .state import SimIssue, SimUser
-from .writes import comment_routes, edit_issue
+from .writes import comment_routes, edit_issue, issue_write_limited
 
 if TYPE_CHECKING:
     from .tool import JiraSimulator
@@ -141,6 +141,7 @@ def build_app(sim: JiraSimulator) -> Starlette:
                     token=params["token"],
                     max_results=params["max"],
                     ids_only=ids_only,
+                    reconcile=params["reconcile"],
                 )
                 chosen = _wanted(wanted)
                 issues = [issue_bytes(i, sim.state, sim.base_url, chosen) for i in page.issues]
@@ -176,6 +177,9 @@ def build_app(sim: JiraSimulator) -> Starlette:
 
     async def put_issue(request: Request, user: SimUser) -> Response:
         sim.count_write()
+        limited = issue_write_limited(sim, str(request.path_params["key"]))
+        if limited is not None:
+            return limited
         sim.notify_flags.append(request.query_params.get("notifyUsers"))
         body = await _json(request)
         sim.issue_edits.append(body)
@@ -265,13 +269,18 @@ async def _search_params(request: Request) -> dict[str, Any] | None:
             body.get("maxResults"),
             body.get("fields"),
         )
+        reconcile = body.get("reconcileIssues") or []
     else:
         query = request.query_params
         jql, token, size = query.get("jql", ""), query.get("nextPageToken"), query.get("maxResults")
         fields = query.getlist("fields")
+        reconcile = query.getlist("reconcileIssues")
     try:
         max_results = int(size) if size not in (None, "") else None
+        reconciled = frozenset(int(i) for i in reconcile)
     except (TypeError, ValueError):
+        return None
+    if len(reconciled) > 50:
         return None
     # With no `fields` the enhanced search returns ids only.
     return {
@@ -279,4 +288,5 @@ async def _search_params(request: Request) -> dict[str, Any] | None:
         "token": token or None,
         "max": max_results,
         "fields": _field_list(fields) or ["id"],
+        "reconcile": reconciled,
     }

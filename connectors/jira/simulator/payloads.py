@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from collections.abc import Collection
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from .state import STATUSES, SimIssue, SimState, SimUser, StoredComment
@@ -37,6 +39,8 @@ SYSTEM_FIELDS = (
     ("project", "Project", ["project"]),
     ("comment", "Comment", ["comment"]),
 )
+EMBEDDED_COMMENTS = 20
+"""Issue reads (search, bulkfetch) embed at most this many comments, oldest first."""
 _PRIORITIES = {"Highest": "1", "High": "2", "Medium": "3", "Low": "4", "Lowest": "5"}
 _TYPES = {"Epic": "10000", "Story": "10001", "Task": "10002", "Bug": "10004"}
 
@@ -165,6 +169,14 @@ def _render_fields(issue: SimIssue, state: SimState, base: str) -> dict[str, Any
         }
     for fid in state.custom_fields:
         fields[fid] = issue.custom.get(fid)
+    shown = issue.comments[:EMBEDDED_COMMENTS]
+    fields["comment"] = {
+        "comments": [comment_json(c, issue, state, base, properties=False) for c in shown],
+        "self": f"{base}/rest/api/3/issue/{issue.id}/comment",
+        "maxResults": EMBEDDED_COMMENTS,
+        "total": len(issue.comments),
+        "startAt": 0,
+    }
     return fields
 
 
@@ -227,6 +239,29 @@ def comment_json(
     return out
 
 
+_RECORDED = Path(__file__).parent / "recorded"
+
+
+@functools.cache
+def _recorded(name: str) -> str:
+    return (_RECORDED / name).read_text()
+
+
+def _template(name: str) -> dict[str, Any]:
+    """A fresh copy of a recorded delivery (its envelope is what Jira sends)."""
+    data: dict[str, Any] = json.loads(_recorded(name))
+    return data
+
+
+def _as_recorded_user(user: SimUser | None, base: str, recorded: Any) -> dict[str, Any] | None:
+    """A user object with the recorded one's keys (avatars and all), our user's values."""
+    mine = user_json(user, base)
+    if mine is None:
+        return None
+    shape = recorded if isinstance(recorded, dict) else {}
+    return {**shape, **mine}
+
+
 def webhook_issue(
     event: str,
     type_name: str,
@@ -236,27 +271,39 @@ def webhook_issue(
     actor: SimUser | None,
     changes: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """Body of a `jira:issue_*` delivery, shaped like Atlassian's documented example."""
-    body: dict[str, Any] = {
-        "timestamp": int(time.time() * 1000),
-        "webhookEvent": event,
-        "issue_event_type_name": type_name,
-        "user": user_json(actor, base),
-        "issue": issue_json(issue, state, base, None),
-    }
+    """Body of a `jira:issue_*` delivery: the recorded `jira:issue_updated` delivery with this
+    issue, actor and changelog put in."""
+    body = _template("jira__issue_updated.json")
+    body.update(
+        timestamp=int(time.time() * 1000),
+        webhookEvent=event,
+        issue_event_type_name=type_name,
+        user=_as_recorded_user(actor, base, body.get("user")),
+        issue=issue_json(issue, state, base, None),
+    )
+    body["issue"]["fields"].pop("comment", None)  # deliveries carry no comment list
     if changes:
         body["changelog"] = {"id": str(int(time.time() * 1000)), "items": changes}
+    else:
+        body.pop("changelog", None)
     return body
 
 
 def webhook_comment(
     event: str, comment: StoredComment, issue: SimIssue, state: SimState, base: str
 ) -> dict[str, Any]:
-    """Body of a `comment_*` delivery: no `user`; the actor is the comment's (update) author."""
-    summary = issue_json(issue, state, base, ["summary", "status", "issuetype", "priority"])
-    return {
-        "timestamp": int(time.time() * 1000),
-        "webhookEvent": event,
-        "comment": comment_json(comment, issue, state, base, properties=False),
-        "issue": summary,
-    }
+    """Body of a `comment_*` delivery: the recorded `comment_created` delivery (no `user`; the
+    actor is the comment's author or update author) with this comment and issue put in."""
+    body = _template("comment_created.json")
+    recorded = body.get("comment") or {}
+    comment_body = comment_json(comment, issue, state, base, properties=False)
+    for role in ("author", "updateAuthor"):
+        who = state.user(comment.author if role == "author" else comment.update_author)
+        comment_body[role] = _as_recorded_user(who, base, recorded.get(role))
+    body.update(
+        timestamp=int(time.time() * 1000),
+        webhookEvent=event,
+        comment={**recorded, **comment_body},
+        issue=issue_json(issue, state, base, ["summary", "status", "issuetype", "priority"]),
+    )
+    return body

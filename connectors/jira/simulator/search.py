@@ -53,10 +53,12 @@ class SearchIndex:
         token: str | None,
         max_results: int | None,
         ids_only: bool,
+        reconcile: frozenset[int] = frozenset(),
     ) -> SearchPage:
-        """One page; raises `JqlError` for bad queries or tokens."""
+        """One page; raises `JqlError` for bad queries or tokens. With an index lag, issues
+        are matched and ordered as the index last saw them, except those in `reconcile`."""
         query = parse_jql(jql, time_zone=time_zone)
-        cached = self._sorted(state, jql, time_zone, query)
+        cached = self._sorted(state, jql, time_zone, query, reconcile)
         cap = IDS_ONLY_MAX if ids_only else FULL_MAX
         size = max(1, min(cap, max_results if max_results else DEFAULT_MAX))
         start = 0
@@ -70,36 +72,43 @@ class SearchIndex:
         next_token = _make_token(cached.keys[start + size - 1], jql) if more and chosen else None
         return SearchPage(issues, next_token)
 
-    def _sorted(self, state: SimState, jql: str, time_zone: str, query: Query) -> _Cached:
+    def _sorted(
+        self, state: SimState, jql: str, time_zone: str, query: Query, reconcile: frozenset[int]
+    ) -> _Cached:
+        lagging = state.index_lag_ms > 0
         cached = self._cache.get((jql, time_zone))
-        if cached is not None and cached.version == state.version:
+        if not lagging and cached is not None and cached.version == state.version:
             return cached
-        matching = [
-            issue for issue in state.issues.values() if query.predicate(issue.jql_view(state.users))
+        views = [
+            (issue.id, state.search_view(issue, fresh=issue.id in reconcile))
+            for issue in state.issues.values()
         ]
+        matching = [(i, v) for i, v in views if v is not None and query.predicate(v)]
         compare = _comparator(query.order)
         keyed = sorted(
-            ((_sort_key(i, query.order), i.id) for i in matching), key=lambda p: compare(p[0])
+            ((_sort_key(v, query.order), i) for i, v in matching), key=lambda p: compare(p[0])
         )
         cached = _Cached(state.version, [i for _, i in keyed], [k for k, _ in keyed])
+        if lagging:
+            return cached
         if len(self._cache) > 64:
             self._cache.clear()
         self._cache[(jql, time_zone)] = cached
         return cached
 
 
-def _sort_key(issue: SimIssue, order: Sequence[tuple[str, bool]]) -> SortKey:
+def _sort_key(view: dict[str, Any], order: Sequence[tuple[str, bool]]) -> SortKey:
     parts: list[Any] = []
     for field, _ in order:
         if field == "key":
-            parts.append((issue.project, int(issue.key.rsplit("-", 1)[1])))
+            parts.append((view["project"], int(view["key"].rsplit("-", 1)[1])))
         elif field in ("updated", "created"):
-            parts.append(getattr(issue, field))
+            parts.append(view[field])
         elif field == "id":
-            parts.append(issue.id)
+            parts.append(int(view["id"]))
         else:
-            parts.append(str(issue.jql_view({}).get(field) or ""))
-    parts.append(issue.id)  # ties broken by id, so a keyset token is exact
+            parts.append(str(view.get(field) or ""))
+    parts.append(int(view["id"]))  # ties broken by id, so a keyset token is exact
     return tuple(parts)
 
 

@@ -91,19 +91,47 @@ class SimState:
         self.custom_fields: dict[str, str] = {"customfield_10016": "Story Points"}
         """Custom field id -> name."""
         self.version = 0
+        self.index_lag_ms = 0
+        """How long the search index takes to see a change (0: at once)."""
+        self._indexed: dict[int, list[tuple[int, dict[str, Any]]]] = {}
         self._next_issue = 10000
         self._next_comment = 10000
         self._last_ms = 0
 
     # -- clocks and ids -------------------------------------------------------------------------
     def now_ms(self) -> int:
-        """Wall-clock milliseconds, never going backwards (like a server's clock)."""
-        self._last_ms = max(int(time.time() * 1000), self._last_ms)
+        """Wall-clock milliseconds, always moving on (two changes never share a time)."""
+        self._last_ms = max(int(time.time() * 1000), self._last_ms + 1)
         return self._last_ms
 
     def touch(self, issue: SimIssue) -> None:
         issue.updated = self.now_ms()
         self.version += 1
+        self._index(issue)
+
+    # -- the search index ---------------------------------------------------------------------
+    def set_index_lag(self, millis: int) -> None:
+        """Make the search see changes `millis` late (what is there now is indexed)."""
+        self.index_lag_ms = millis
+        self._indexed = {i.id: [(0, i.jql_view(self.users))] for i in self.issues.values()}
+
+    def _index(self, issue: SimIssue) -> None:
+        if self.index_lag_ms > 0:
+            ready = int(time.time() * 1000) + self.index_lag_ms
+            history = self._indexed.setdefault(issue.id, [])
+            history.append((ready, issue.jql_view(self.users)))
+
+    def search_view(self, issue: SimIssue, *, fresh: bool = False) -> dict[str, Any] | None:
+        """The issue as the search index sees it now (None: not indexed yet); `fresh` asks for
+        read-after-write consistency (`reconcileIssues`)."""
+        if self.index_lag_ms <= 0 or fresh:
+            return issue.jql_view(self.users)
+        now = int(time.time() * 1000)
+        history = self._indexed.get(issue.id, [])
+        ready = [view for at, view in history if at <= now]
+        if len(ready) > 1:
+            self._indexed[issue.id] = [(0, ready[-1]), *((a, v) for a, v in history if a > now)]
+        return ready[-1] if ready else None
 
     def new_issue(self, project: str, summary: str) -> SimIssue:
         number = self.project_counters.get(project, 0) + 1
@@ -121,6 +149,7 @@ class SimState:
         self.issues[issue.id] = issue
         self.by_key[issue.key] = issue.id
         self.version += 1
+        self._index(issue)
         return issue
 
     def new_comment(
@@ -130,8 +159,18 @@ class SimState:
         now = self.now_ms()
         comment = StoredComment(self._next_comment, body, author, author, now, now, dict(props))
         issue.comments.append(comment)
-        self.touch(issue)
+        issue.updated = now  # a comment updates its issue, at the comment's time
+        self.version += 1
+        self._index(issue)
         return comment
+
+    def comment(self, comment_id: str) -> tuple[SimIssue, StoredComment] | None:
+        """A comment by id, from any issue."""
+        for issue in self.issues.values():
+            for comment in issue.comments:
+                if str(comment.id) == comment_id:
+                    return issue, comment
+        return None
 
     def remove(self, issue: SimIssue) -> None:
         del self.issues[issue.id]

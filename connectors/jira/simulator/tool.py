@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import json
 import threading
+import time
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -14,7 +15,7 @@ from typing import Any
 from okrbridge.domain import StatusCategory
 from okrbridge.sandbox.tool import SeedTask, SimComment, WebhookSink
 
-from ..adf import adf_text, markdown_to_adf
+from .adf import person_comment, plain_text
 from .payloads import webhook_comment, webhook_issue
 from .state import SimIssue, SimState, SimUser, StoredComment
 
@@ -40,6 +41,10 @@ class RateLimit:
 
     rate: float = 100.0
     burst: float = 200.0
+    issue_writes: int = 0
+    """Writes one issue takes within `issue_window` seconds before answering 429 (Jira limits
+    writes per issue and publishes no number; 0: no such limit)."""
+    issue_window: float = 1.0
 
 
 class JiraSimulator:
@@ -61,6 +66,7 @@ class JiraSimulator:
         self.issue_edits: list[Any] = []
         """Bodies of every `PUT /issue` received (tests check `fields.labels` is never sent)."""
         self._writes = 0
+        self._issue_writes: dict[str, list[float]] = {}
         self._sink: WebhookSink | None = None
         self._callback: str | None = None
         self._emit_lock = threading.Lock()
@@ -125,7 +131,7 @@ class JiraSimulator:
         with self.state.lock:
             issue = self._issue(external_id)
             return [
-                SimComment(str(c.id), adf_text(c.body), self._name(c.author))
+                SimComment(str(c.id), plain_text(c.body), self._name(c.author))
                 for c in issue.comments
             ]
 
@@ -159,6 +165,22 @@ class JiraSimulator:
         with self._emit_lock:
             self._writes += 1
 
+    def issue_write_wait(self, key: str) -> float:
+        """Seconds to wait before `key` takes another write (0: it takes this one now)."""
+        limit = self.rate_limit
+        if limit is None or limit.issue_writes <= 0:
+            return 0.0
+        now = time.monotonic()
+        with self._emit_lock:
+            recent = [
+                t for t in self._issue_writes.get(key.upper(), []) if now - t < limit.issue_window
+            ]
+            if len(recent) >= limit.issue_writes:
+                self._issue_writes[key.upper()] = recent
+                return limit.issue_window - (now - recent[0])
+            self._issue_writes[key.upper()] = [*recent, now]
+            return 0.0
+
     def set_webhook_sink(self, callback_url: str | None, sink: WebhookSink | None) -> None:
         with self._emit_lock:
             self._callback, self._sink = callback_url, sink
@@ -168,16 +190,24 @@ class JiraSimulator:
         with self.state.lock:
             return self._issue(external_id)
 
-    def add_comment(self, external_id: str, markdown: str, *, author: SimUser = PERSON) -> str:
-        """A person comments (plain, unmarked)."""
+    def add_comment(self, external_id: str, text: str, *, author: SimUser = PERSON) -> str:
+        """A person comments (plain text, no properties)."""
         with self.state.lock:
             issue = self._issue(external_id)
-            comment = self.state.new_comment(
-                issue, markdown_to_adf(markdown), author.account_id, {}
-            )
+            comment = self.state.new_comment(issue, person_comment(text), author.account_id, {})
             deliveries = self.comment_events("comment_created", "issue_commented", issue, comment)
         self._emit(deliveries)
         return str(comment.id)
+
+    # -- MarksInspection ----------------------------------------------------------------------
+    def delete_comment_as_person(self, external_id: str, comment_id: str) -> None:
+        self.delete_comment(external_id, comment_id)
+
+    def label_definitions(self) -> list[str]:
+        return []  # Jira labels exist only on issues
+
+    def status_field_of(self, external_id: str) -> str | None:
+        return None  # the bridge writes no field in Jira
 
     def delete_comment(self, external_id: str, comment_id: str) -> None:
         """A person deletes a comment (the bridge's, say)."""
@@ -185,6 +215,7 @@ class JiraSimulator:
             issue = self._issue(external_id)
             comment = next(c for c in issue.comments if str(c.id) == comment_id)
             issue.comments.remove(comment)
+            comment.update_author = PERSON.account_id  # the deliveries name who acted
             self.state.touch(issue)
             deliveries = self.comment_events(
                 "comment_deleted", "issue_comment_deleted", issue, comment

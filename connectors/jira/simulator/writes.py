@@ -2,26 +2,41 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from .adf import check_document
 from .payloads import comment_json
 from .state import SimIssue, SimUser, StoredComment
 
 if TYPE_CHECKING:
     from .tool import Delivery, JiraSimulator
 
-__all__ = ["comment_routes", "edit_issue"]
+__all__ = ["comment_routes", "edit_issue", "issue_write_limited"]
 
 UserHandler = Callable[[Request, SimUser], Awaitable[Response]]
 _NOT_ADF = "Comment body is not valid! Operation value must be an Atlassian Document (see ADF)."
+_LIST_MAX = 1000
 
 
 def _error(status: int, *messages: str, errors: dict[str, str] | None = None) -> JSONResponse:
     return JSONResponse({"errorMessages": list(messages), "errors": errors or {}}, status)
+
+
+def issue_write_limited(sim: JiraSimulator, key: str) -> Response | None:
+    """429 when this issue has taken its share of writes for now (per-issue write limit)."""
+    wait = sim.issue_write_wait(key)
+    if wait <= 0:
+        return None
+    response = _error(429, "Too many writes to this issue. Try again later.")
+    response.headers.update(
+        {"Retry-After": str(max(1, math.ceil(wait))), "RateLimit-Reason": "jira-per-issue-on-write"}
+    )
+    return response
 
 
 def edit_issue(
@@ -101,14 +116,13 @@ def comment_routes(sim: JiraSimulator) -> list[tuple[str, UserHandler, list[str]
 
     async def create(request: Request, user: SimUser) -> Response:
         sim.count_write()
+        limited = issue_write_limited(sim, request.path_params["key"])
+        if limited is not None:
+            return limited
         body = await _body(request)
         if not _is_adf(body.get("body")):
             return _error(400, _NOT_ADF)
-        props = {
-            p["key"]: p.get("value")
-            for p in body.get("properties") or []
-            if isinstance(p, dict) and "key" in p
-        }
+        props = _properties(body)
         with state.lock:
             issue = state.find(request.path_params["key"])
             if issue is None:
@@ -134,6 +148,9 @@ def comment_routes(sim: JiraSimulator) -> list[tuple[str, UserHandler, list[str]
 
     async def update(request: Request, user: SimUser) -> Response:
         sim.count_write()
+        limited = issue_write_limited(sim, request.path_params["key"])
+        if limited is not None:
+            return limited
         sim.notify_flags.append(request.query_params.get("notifyUsers"))
         body = await _body(request)
         if not _is_adf(body.get("body")):
@@ -144,8 +161,9 @@ def comment_routes(sim: JiraSimulator) -> list[tuple[str, UserHandler, list[str]
             if issue is None or comment is None:
                 return missing_comment(request.path_params["cid"])
             comment.body, comment.update_author = body["body"], user.account_id
-            comment.updated = state.now_ms()
+            comment.properties.update(_properties(body))
             state.touch(issue)
+            comment.updated = issue.updated
             out = comment_json(comment, issue, state, sim.base_url, properties=False)
             deliveries = sim.comment_events(
                 "comment_updated", "issue_comment_edited", issue, comment
@@ -155,6 +173,9 @@ def comment_routes(sim: JiraSimulator) -> list[tuple[str, UserHandler, list[str]
 
     async def delete(request: Request, user: SimUser) -> Response:
         sim.count_write()
+        limited = issue_write_limited(sim, request.path_params["key"])
+        if limited is not None:
+            return limited
         with state.lock:
             issue = state.find(request.path_params["key"])
             comment = find_comment(issue, request.path_params["cid"]) if issue else None
@@ -169,7 +190,30 @@ def comment_routes(sim: JiraSimulator) -> list[tuple[str, UserHandler, list[str]
         sim.emit(deliveries)
         return Response(status_code=204)
 
+    async def by_ids(request: Request, user: SimUser) -> Response:
+        body = await _body(request)
+        ids = body.get("ids")
+        if not isinstance(ids, list) or len(ids) > _LIST_MAX:
+            return _error(400, f"Provide between 1 and {_LIST_MAX} comment ids.")
+        expand = "properties" in request.query_params.get("expand", "")
+        with state.lock:
+            found = [state.comment(str(i)) for i in ids]
+            values = [
+                comment_json(c, issue, state, sim.base_url, properties=expand)
+                for issue, c in (f for f in found if f is not None)
+            ]
+        return JSONResponse(
+            {
+                "maxResults": _LIST_MAX,
+                "startAt": 0,
+                "total": len(values),
+                "isLast": True,
+                "values": values,
+            }
+        )
+
     return [
+        ("/comment/list", by_ids, ["POST"]),
         ("/issue/{key:str}/comment", list_comments, ["GET"]),
         ("/issue/{key:str}/comment", create, ["POST"]),
         ("/issue/{key:str}/comment/{cid:str}", get_one, ["GET"]),
@@ -187,8 +231,12 @@ async def _body(request: Request) -> dict[str, Any]:
 
 
 def _is_adf(value: Any) -> bool:
-    return (
-        isinstance(value, dict)
-        and value.get("type") == "doc"
-        and isinstance(value.get("content"), list)
-    )
+    return check_document(value) is None
+
+
+def _properties(body: dict[str, Any]) -> dict[str, Any]:
+    return {
+        p["key"]: p.get("value")
+        for p in body.get("properties") or []
+        if isinstance(p, dict) and "key" in p
+    }

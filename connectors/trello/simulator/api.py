@@ -138,6 +138,8 @@ def _board_actions(state: TrelloState, member: str, g: tuple[str, ...], p: Param
     since, before = p.get("since"), p.get("before")
     out: list[dict[str, Any]] = []
     limit = _limit(p, 50, 1000)
+    if "page" in p and (int(p["page"]) + 1) * limit > 1000:
+        raise ApiError(400, "invalid value for page")  # deep pages: use `before`
     for action in reversed(state.actions):  # newest first
         if action["idBoard"] != board["id"] or ("all" not in kinds and action["type"] not in kinds):
             continue
@@ -145,10 +147,20 @@ def _board_actions(state: TrelloState, member: str, g: tuple[str, ...], p: Param
             continue
         if since and not _newer(action, since):
             break
-        out.append(_public(action))
+        out.append(_fields(_public(action), p))
         if len(out) >= limit:
             break
     return out
+
+
+def _fields(action: dict[str, Any], p: Params) -> dict[str, Any]:
+    """`fields=` picks action fields (id always); `memberCreator=false` drops that object."""
+    if p.get("fields") and p["fields"] != "all":
+        wanted = set(p["fields"].split(",")) | {"id", "memberCreator"}
+        action = {k: v for k, v in action.items() if k in wanted}
+    if p.get("memberCreator", "true") == "false":
+        action.pop("memberCreator", None)
+    return action
 
 
 def _newer(action: dict[str, Any], since: str) -> bool:
@@ -173,7 +185,15 @@ def _public(action: dict[str, Any]) -> dict[str, Any]:
 # -- cards ----------------------------------------------------------------------------------
 @route("GET", r"cards/([^/]+)")
 def _card(state: TrelloState, member: str, g: tuple[str, ...], p: Params) -> Any:
-    return state.card_json(state.card(g[0]), p.get("fields"), _true(p, "customFieldItems"))
+    card = state.card(g[0])
+    out = state.card_json(card, p.get("fields"), _true(p, "customFieldItems"))
+    if p.get("actions"):  # the nested resource: `actions=<filter>&actions_limit=`
+        nested = {"filter": p["actions"], "limit": p.get("actions_limit", "50")}
+        actions = _card_actions(state, member, (card["id"],), nested)
+        if p.get("action_memberCreator", "true") == "false":
+            actions = [{k: v for k, v in a.items() if k != "memberCreator"} for a in actions]
+        out["actions"] = actions
+    return out
 
 
 @route("GET", r"cards/([^/]+)/actions")
@@ -225,6 +245,12 @@ def _card_new_label(state: TrelloState, member: str, g: tuple[str, ...], p: Para
     label = state.add_label(card["idBoard"], p.get("name", ""), p.get("color"))
     state.add_card_label(member, card, label["id"])
     return list(card["idLabels"])
+
+
+@route("DELETE", r"labels/([^/]+)")
+def _delete_label(state: TrelloState, member: str, g: tuple[str, ...], p: Params) -> Any:
+    state.delete_label(member, g[0])
+    return {"_value": None}
 
 
 @route("POST", r"labels")

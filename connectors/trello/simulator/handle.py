@@ -1,22 +1,22 @@
 """`TrelloSimulator`: the tool-neutral handle on the simulated Trello (seed, change, inspect).
 
 Boards are created on demand from `SeedTask.container` (its name doubles as the short link,
-so the connector reports the same container back); each gets the lists "To Do", "Doing" and
-"Done", and an "Estimate" number custom field when an estimate is seeded.
+so the connector reports the same container back, except the worked example's board: see
+`SHORT_LINKS`); each gets the lists "To Do", "Doing" and "Done", and an "Estimate" number
+custom field when an estimate is seeded.
 """
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from typing import Any
 
-from okrbridge.connector.signatures import hmac_base64
 from okrbridge.domain import StatusCategory
 from okrbridge.sandbox.tool import SeedTask, SimComment, WebhookSink
 
 from .app import build_app
+from .deliveries import delivery_body, sign
 from .ratelimit import Limits, RateLimiter
 from .state import BOT, PERSON, TrelloState
 
@@ -32,6 +32,10 @@ LIST_OF = {
     StatusCategory.DONE: "Done",
 }
 ESTIMATE_FIELD = "Estimate"
+SHORT_LINKS = {"launch": "Xy12AbCd"}
+"""Boards whose short link is not their name: the worked example's launch board has the short
+link `config.example.toml` (and so `okrbridge init`) names, so pasting the sandbox's connector
+table into a starter config maps its cards."""
 DEFAULT_BOARD = "main"
 """The board `settings()` creates (and lists) when nothing was seeded yet."""
 
@@ -65,7 +69,7 @@ class TrelloSimulator:
             for board in self.state.boards.values():
                 if board["name"] == name:
                     return board
-            board = self.state.add_board(name, short_link=name)
+            board = self.state.add_board(name, short_link=SHORT_LINKS.get(name, name))
             for list_name in LIST_OF.values():
                 self.state.add_list(board["id"], list_name)
             return board
@@ -165,6 +169,21 @@ class TrelloSimulator:
             card = self.state.card(external_id)
             return str(self.state.comment(PERSON["id"], card, text)["id"])
 
+    # -- MarksInspection ----------------------------------------------------------------------
+    def delete_comment_as_person(self, external_id: str, comment_id: str) -> None:
+        """A board admin deletes a card comment, whoever wrote it."""
+        with self.state.mutation():
+            self.state.card(external_id)
+            self.state.delete_comment(PERSON["id"], comment_id, as_admin=True)
+
+    def label_definitions(self) -> list[str]:
+        """Every label of every board (duplicates included)."""
+        with self.state.lock:
+            return [str(x["name"]) for x in self.state.labels.values()]
+
+    def status_field_of(self, external_id: str) -> str | None:
+        return None  # Trello cards get labels; the bridge writes no field
+
     def board_label_names(self, board_name: str) -> list[str]:
         """Every label of the board (duplicates included)."""
         with self.state.lock:
@@ -215,8 +234,7 @@ class TrelloSimulator:
                 for h in self.state.webhooks.values()
                 if h["idModel"] in (board["id"], action["data"].get("card", {}).get("id"))
             }
-        payload = {"action": {k: v for k, v in action.items() if k != "idBoard"}, "model": board}
-        body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+        body = delivery_body({k: v for k, v in action.items() if k != "idBoard"}, board)
         for url in sorted(u for u in urls if u):
-            signature = hmac_base64(APP_SECRET.encode(), body + url.encode("utf-8"))
+            signature = sign(APP_SECRET, body, url)
             sink(url, {"content-type": "application/json", "x-trello-webhook": signature}, body)

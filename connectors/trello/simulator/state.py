@@ -245,6 +245,17 @@ class TrelloState:
             )
             return card
 
+    def delete_label(self, member_id: str, label_id: str) -> None:
+        """Trello deletes the label from the board and from every card carrying it."""
+        with self.mutation():
+            label = self.labels.get(label_id)
+            if label is None:
+                raise not_found()
+            for card in self.cards.values():
+                if label_id in card["idLabels"]:
+                    card["idLabels"].remove(label_id)
+            del self.labels[label_id]
+
     # -- card changes -------------------------------------------------------------------------
     def touch(self, card: dict[str, Any]) -> None:
         card["dateLastActivity"] = self.now_iso()
@@ -423,12 +434,13 @@ class TrelloState:
                 self.touch(card)
             return action
 
-    def delete_comment(self, member_id: str, action_id: str) -> None:
+    def delete_comment(self, member_id: str, action_id: str, *, as_admin: bool = False) -> None:
+        """Its author may delete a comment; so may a board admin (`as_admin`)."""
         with self.mutation():
             action = self.actions_by_id.get(action_id)
             if action is None or action["type"] != "commentCard":
                 raise not_found()
-            if action["idMemberCreator"] != member_id:
+            if action["idMemberCreator"] != member_id and not as_admin:
                 raise ApiError(401, "unauthorized comment permission requested")
             self.actions.remove(action)
             del self.actions_by_id[action_id]

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
 from typing import Any
 
 import pytest
 
-from connectors.github.push import marker
+from connectors.github.marks import marker
 from okrbridge.connector.base import (
     CommentAction,
     CommentChange,
@@ -14,9 +17,10 @@ from okrbridge.connector.base import (
     PushChange,
     WebhookRequest,
 )
-from okrbridge.connector.errors import RequestFailed
+from okrbridge.connector.errors import ConnectorError, RequestFailed
 from okrbridge.domain import StatusCategory, Task
 from okrbridge.sandbox.tool import SeedTask
+from tests.connectors.github.conftest import load_fixture
 
 
 def _seed(sim: Any, count: int, **kwargs: Any) -> list[str]:
@@ -302,7 +306,7 @@ def test_task_capabilities_separate_drafts_from_issues() -> None:
 
     settings = GitHubConnector.settings_model(
         type="github",
-        base_url="http://127.0.0.1:9/api/v3",
+        base_url="http://127.0.0.1:9",
         token_env="T",
         owner="acme",
         owner_type="organization",
@@ -319,3 +323,37 @@ def test_task_capabilities_separate_drafts_from_issues() -> None:
     )
     assert connector.task_capabilities(issue) == {Capability.LABELS, Capability.COMMENTS}
     assert connector.task_capabilities(draft) == {Capability.PROJECT_FIELD}
+
+
+def test_screening_needs_no_tool_and_parsing_raises_while_it_is_down(vclock: Any) -> None:
+    from connectors.github import GitHubConnector
+
+    settings = GitHubConnector.settings_model(
+        type="github",
+        base_url="http://127.0.0.1:9",  # nothing listens: the tool is down
+        token_env="T",
+        webhook_secret_env="S",
+        owner="acme",
+        projects=[1],
+    )
+    env = {"T": "token", "S": "secret"}
+    connector = GitHubConnector("gh", settings, env, sleep=vclock.sleep, pacer_clock=vclock)  # type: ignore[arg-type]
+    body = json.dumps(load_fixture("issues__labeled.json")).encode()
+    signature = "sha256=" + hmac.new(b"secret", body, hashlib.sha256).hexdigest()
+    headers = {
+        "x-github-event": "issues",
+        "x-github-delivery": "d-1",
+        "x-hub-signature-256": signature,
+    }
+    request = WebhookRequest("POST", "http://127.0.0.1/webhooks/gh", headers, body)
+    assert connector.verify_webhook(request)
+    screening = connector.screen_webhook(request)
+    assert (screening.delivery_id, screening.event, screening.handled) == (
+        "d-1",
+        "issues.labeled",
+        True,
+    )
+    assert connector.stats.requests == 0
+    with pytest.raises(ConnectorError):
+        connector.parse_webhook(request)  # the bot lookup fails: the worker retries later
+    connector.close()

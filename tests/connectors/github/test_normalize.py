@@ -7,11 +7,12 @@ from typing import Any
 
 import httpx
 import pytest
+from pydantic import ValidationError
 
 from connectors.github.client import graphql_rate_limit_wait
 from connectors.github.normalize import normalize_item
-from connectors.github.settings import GitHubSettings, graphql_url, web_url
-from okrbridge.domain import StatusCategory
+from connectors.github.settings import GitHubSettings, graphql_url, rest_url, web_url
+from okrbridge.domain import KRStatus, StatusCategory
 
 SETTINGS = GitHubSettings(
     owner="acme",
@@ -59,7 +60,7 @@ VALUES = [
 def test_issue_item_normalizes_exactly() -> None:
     task = normalize_item("gh", SETTINGS, _item(ISSUE, VALUES))
     assert task is not None
-    assert task.model_dump(exclude={"raw", "marks", "container_aliases"}) == {
+    assert task.model_dump(exclude={"raw"}) == {
         "connector": "gh",
         "external_id": "I_1",
         "key": "acme/app#12",
@@ -81,11 +82,49 @@ def test_issue_item_normalizes_exactly() -> None:
             "Due": "2026-03-20",
             "iteration": "Sprint 3",
             "item_type": "ISSUE",
+            "project": "acme/1",
         },
+        "container_aliases": (),
         "updated_at": datetime(2026, 3, 2, 8, 30, tzinfo=UTC),
         "deleted": False,
+        "marks": None,  # this read had no comments: it cannot tell
     }
     assert (task.raw["item_id"], task.raw["project_id"]) == ("PVTI_1", "PVT_1")
+
+
+def _window(*nodes: dict[str, Any], more: bool = False) -> dict[str, Any]:
+    return {"pageInfo": {"hasPreviousPage": more, "startCursor": "c"}, "nodes": list(nodes)}
+
+
+def _comment(cid: str, body: str, mine: bool = True) -> dict[str, Any]:
+    return {"fullDatabaseId": cid, "viewerDidAuthor": mine, "body": body}
+
+
+def test_marks_come_from_the_comment_window() -> None:
+    ours = "<!-- okrbridge:0123abcd task=I_1 -->\n**OKR status: On track**"
+    copied = "<!-- okrbridge:ffffffff task=I_1 -->\nquoted by a person"
+    window = _window(_comment("7", "hi", False), _comment("8", copied, False), _comment("9", ours))
+    task = normalize_item("gh", SETTINGS, _item({**ISSUE, "comments": window}))
+    assert task is not None
+    assert task.marks is not None
+    assert (task.marks.comment_id, task.marks.comment_digest) == ("9", "0123abcd")
+    assert "comments" not in task.raw["item"]["content"]  # bodies are not stored
+
+
+def test_old_marker_is_the_bridges_without_a_digest_and_absence_is_known() -> None:
+    old = _window(_comment("5", "<!-- okrbridge:v1 task=I_1 -->\n**OKR status**"))
+    task = normalize_item("gh", SETTINGS, _item({**ISSUE, "comments": old}))
+    assert task is not None
+    assert task.marks is not None
+    assert (task.marks.comment_id, task.marks.comment_digest) == ("5", None)
+    none = normalize_item("gh", SETTINGS, _item({**ISSUE, "comments": _window()}))
+    assert none is not None
+    assert none.marks is not None
+    assert none.marks.comment_id is None
+    cut = _window(_comment("6", "a person"), more=True)
+    unknown = normalize_item("gh", SETTINGS, _item({**ISSUE, "comments": cut}))
+    assert unknown is not None
+    assert unknown.marks is None
 
 
 @pytest.mark.parametrize(
@@ -127,6 +166,7 @@ def test_draft_uses_the_item_id_and_redacted_items_are_skipped() -> None:
     task = normalize_item("gh", SETTINGS, item)
     assert task is not None
     assert (task.external_id, task.key) == ("PVTI_1", "acme/projects/1#draft-77")
+    assert (task.container, task.fields["project"]) == ("", "acme/1")
     assert task.url == "https://github.com/orgs/acme/projects/1?pane=issue&itemId=77"
     assert normalize_item("gh", SETTINGS, {**_item(ISSUE), "content": None}) is None
 
@@ -136,15 +176,41 @@ def test_draft_uses_the_item_id_and_redacted_items_are_skipped() -> None:
     [
         ("https://api.github.com", "https://api.github.com/graphql", "https://github.com"),
         (
-            "https://ghe.example.com/api/v3",
+            "https://ghe.example.com",
             "https://ghe.example.com/api/graphql",
             "https://ghe.example.com",
         ),
     ],
 )
-def test_urls_are_derived_from_the_rest_root(base: str, graphql: str, web: str) -> None:
+def test_urls_are_derived_from_the_server_root(base: str, graphql: str, web: str) -> None:
     assert graphql_url(base) == graphql
     assert web_url(base) == web
+    assert rest_url(base) == (base if "api.github.com" in base else base + "/api/v3")
+
+
+@pytest.mark.parametrize(
+    ("base", "write"),
+    [
+        ("https://api.github.com/graphql", "https://api.github.com"),
+        ("https://ghe.example.com/api/v3", "https://ghe.example.com"),
+        ("https://ghe.example.com/api/graphql/", "https://ghe.example.com"),
+        ("https://github.com", "https://api.github.com"),
+    ],
+)
+def test_an_api_path_in_base_url_says_what_to_write(base: str, write: str) -> None:
+    with pytest.raises(ValidationError) as caught:
+        GitHubSettings(owner="acme", projects=[1], base_url=base)
+    assert f"{write!r}" in str(caught.value)
+
+
+def test_status_options_are_checked_and_merged_with_defaults() -> None:
+    settings = GitHubSettings(
+        owner="acme", projects=[1], status_options={"needs_attention": "Wobbly"}
+    )
+    assert settings.options_for(KRStatus.NEEDS_ATTENTION) == ("Wobbly",)
+    assert settings.options_for(KRStatus.ON_TRACK) == ("On track",)
+    with pytest.raises(ValidationError, match="unknown status 'at_risk'"):
+        GitHubSettings(owner="acme", projects=[1], status_options={"at_risk": "At risk"})
 
 
 @pytest.mark.parametrize("kind", ["RATE_LIMITED", "RATE_LIMIT"])

@@ -7,15 +7,18 @@ from pathlib import Path
 
 import pytest
 from graphql import (
+    DirectiveNode,
     GraphQLEnumType,
     GraphQLInputObjectType,
     GraphQLInterfaceType,
     GraphQLObjectType,
     GraphQLSchema,
     GraphQLUnionType,
+    Visitor,
     build_schema,
     parse,
     validate,
+    visit,
 )
 
 from connectors.github.queries import OPERATIONS, load
@@ -115,3 +118,26 @@ def test_subset_check_catches_a_wrong_type(official_schema: GraphQLSchema) -> No
 def test_document_is_valid_against_trimmed_schema(operation: str) -> None:
     trimmed = build_schema(TRIMMED.read_text(encoding="utf-8"))
     assert [e.message for e in validate(trimmed, parse(load(operation)))] == []
+
+
+@pytest.mark.parametrize("operation", OPERATIONS)
+def test_no_document_carries_a_skipped_branch(operation: str) -> None:
+    # GitHub may charge an @include/@skip branch that does not run: one document per owner
+    # type instead, so what is priced is what runs.
+    directives: list[str] = []
+
+    class Directives(Visitor):
+        def enter_directive(self, node: DirectiveNode, *_: object) -> None:
+            directives.append(node.name.value)
+
+    visit(parse(load(operation)), Directives())
+    assert directives == []
+
+
+@pytest.mark.parametrize("operation", ["items_full_org", "items_full_user"])
+def test_the_full_read_with_comments_costs_what_a_hand_written_one_does(operation: str) -> None:
+    from connectors.github.simulator.graphql_api import query_cost
+
+    # 6 connections per item (field values, labels, assignees, draft assignees, issue and
+    # pull request comments): (1 + 6 x 100) / 100 -> 6 points per page, 600 for 10,000 items.
+    assert query_cost(parse(load(operation)), {"first": 100}) == 6

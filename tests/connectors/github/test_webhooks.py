@@ -11,6 +11,7 @@ import pytest
 from connectors.github import webhooks
 from okrbridge.connector.base import EventKind, WebhookPayloadError, WebhookRequest
 from okrbridge.connector.signatures import hmac_hex
+from okrbridge.marks import StatusLabels
 from tests.connectors.github.conftest import load_fixture
 
 SECRET = b"It's a Secret to Everybody"
@@ -29,11 +30,21 @@ def _request(event: str, payload: Any, *, signature: str = "") -> WebhookRequest
     )
 
 
+class _AnyProject(set[str]):
+    """Every project counts as configured (the published examples use many)."""
+
+    def __contains__(self, _item: object) -> bool:
+        return True
+
+
 def _context(
-    bot: str | None = "okr-bot", projects: set[str] | None = None
+    bot: str = "okr-bot", projects: set[str] | None = None, prefix: str = "okr:"
 ) -> webhooks.WebhookContext:
     return webhooks.WebhookContext(
-        bot_login=lambda: bot, project_ids=lambda: projects, bridge_field_ids={"PVTSSF_okr"}
+        bot_login=lambda: bot,
+        project_ids=lambda: _AnyProject() if projects is None else projects,
+        labels=StatusLabels(prefix),
+        bridge_field_ids=lambda: {"PVTSSF_okr"},
     )
 
 
@@ -69,6 +80,16 @@ def test_same_label_by_a_person_or_other_label_by_bot_counts() -> None:
     assert not event.own_echo
 
 
+def test_echo_follows_the_configured_prefix() -> None:
+    payload = load_fixture("issues__labeled.json")
+    assert payload["label"]["name"] == "okr:on-track"
+    [event] = webhooks.parse(_request("issues", payload), _context(prefix="status/"))
+    assert not event.own_echo  # under prefix "status/" this label is a person's
+    payload["label"]["name"] = "status/on-track"
+    [event] = webhooks.parse(_request("issues", payload), _context(prefix="status/"))
+    assert event.own_echo
+
+
 def test_deleted_issue_is_a_delete() -> None:
     payload = load_fixture("issues__deleted.json")
     [event] = webhooks.parse(_request("issues", payload), _context())
@@ -87,6 +108,65 @@ def test_marked_comment_by_bot_is_an_echo_and_by_person_a_refresh() -> None:
     payload["comment"]["body"] = "just a comment"
     [event] = webhooks.parse(_request("issue_comment", payload), _context())
     assert event.kind is EventKind.IGNORE
+
+
+@pytest.mark.parametrize("action", ["edited", "deleted"])
+def test_a_persons_change_to_the_bridge_comment_on_a_pull_request_is_seen(action: str) -> None:
+    payload = load_fixture("issue_comment__edited.json")
+    payload["action"] = action
+    payload["issue"]["pull_request"] = {"url": "https://api.github.com/repos/acme/app/pulls/1"}
+    payload["sender"]["login"] = "octocat"
+    [event] = webhooks.parse(_request("issue_comment", payload), _context())
+    assert (event.kind, event.own_echo) == (EventKind.REFRESH, False)
+    assert event.external_id == payload["issue"]["node_id"]
+
+
+def test_bot_login_from_rest_and_graphql_spellings_match() -> None:
+    payload = load_fixture("issue_comment__edited.json")
+    payload["sender"]["login"] = "okr-app[bot]"
+    [event] = webhooks.parse(_request("issue_comment", payload), _context(bot="okr-app"))
+    assert event.own_echo
+
+
+def test_a_failed_identity_lookup_raises_instead_of_changing_the_meaning() -> None:
+    def down() -> str:
+        raise ConnectionError("GitHub is unreachable")
+
+    payload = load_fixture("issues__labeled.json")
+    context = _context()
+    context.bot_login = down
+    with pytest.raises(ConnectionError):
+        webhooks.parse(_request("issues", payload), context)
+
+
+def test_screening_is_pure_and_classifies() -> None:
+    handled = webhooks.screen(_request("issues", load_fixture("issues__labeled.json")))
+    assert (handled.delivery_id, handled.event, handled.handled) == (
+        "72d3162e-cc78-11e3-81ab-4c9367dc0958",
+        "issues.labeled",
+        True,
+    )
+    ignored = webhooks.screen(_request("ping", load_fixture("ping.json")))
+    assert not ignored.handled
+    assert "ping" in ignored.reason
+    with pytest.raises(WebhookPayloadError):
+        webhooks.screen(_request("issues", {"action": "opened"}))
+    persons = load_fixture("issue_comment__edited.json")
+    persons["comment"]["body"] = "a person's comment"
+    assert not webhooks.screen(_request("issue_comment", persons)).handled
+    pinned = {**load_fixture("issues__labeled.json"), "action": "pinned"}
+    assert not webhooks.screen(_request("issues", pinned)).handled
+    [event] = webhooks.parse(_request("issues", pinned), _context())
+    assert event.kind is EventKind.IGNORE
+
+
+def test_deeply_nested_json_is_a_payload_error_not_a_crash() -> None:
+    body = b"[" * 100_000 + b"]" * 100_000
+    request = WebhookRequest("POST", "/", {"x-github-event": "issues"}, body)
+    with pytest.raises(WebhookPayloadError):
+        webhooks.screen(request)
+    with pytest.raises(WebhookPayloadError):
+        webhooks.parse(request, _context())
 
 
 def test_project_item_edit_refreshes_the_item() -> None:
@@ -153,8 +233,11 @@ def test_every_published_example_is_accepted(
     examples = webhook_examples[event_name]
     assert examples
     for payload in examples:
+        screening = webhooks.screen(_request(event_name, payload))
         events = webhooks.parse(_request(event_name, payload), _context())
         assert events, payload.get("action")
+        if not screening.handled:  # what the edge drops, the worker would have ignored
+            assert all(e.kind is EventKind.IGNORE for e in events), screening.event
         for event in events:
             if event_name == "ping":
                 assert event.kind is EventKind.IGNORE

@@ -100,7 +100,7 @@ def test_apply_writes_one_label_edit_and_one_marked_comment(
     assert [c.author for c in comments] == ["Pat Person", "okrbridge bot"]
     assert comments[1].id == result.comment_id
     assert "OKR status: On track" in comments[1].body
-    assert sim.issue(issue_id).comments[1].properties == {"okrbridge": {"v": 1}}
+    assert sim.issue(issue_id).comments[1].properties == {"okrbridge": {"v": 2}}
     assert all("fields" not in edit for edit in sim.issue_edits)
     assert set(sim.notify_flags) == {"false"}
 
@@ -272,7 +272,38 @@ def test_webhooks_from_the_simulator_parse_and_bridge_writes_echo(
     assert names[:2] == ["jira:issue_created", "jira:issue_updated"]
     person = [e for e in events if not e.own_echo]
     bridge = [e for e in events if e.own_echo]
-    assert [e.kind for e in person] == [EventKind.UPSERT, EventKind.UPSERT]
+    # The scope (`project is not EMPTY`) is not a project list: the worker re-reads.
+    assert [e.kind for e in person] == [EventKind.REFRESH, EventKind.REFRESH]
     assert len(bridge) == 3  # label edit + comment_created + issue_updated(issue_commented)
     assert connector.bot_account() == BOT.account_id
     assert len({e.delivery_id for e in events}) == len(events)
+
+
+def test_per_issue_write_limit_is_waited_out_and_two_writes_fit_in_it(
+    sim: JiraSimulator, server: SandboxServer, connector: JiraConnector
+) -> None:
+    [issue_id] = seed(sim, 1)
+    sim.rate_limit = RateLimit(rate=1000, burst=1000, issue_writes=2, issue_window=1.0)
+    [task] = connector.fetch([issue_id])
+    server.log.clear()
+    first = connector.apply(
+        PushChange(
+            task=task, add_label="okr:on-track", comment=CommentChange(CommentAction.CREATE, BODY)
+        )
+    )
+    assert first.requests == 2
+    assert all(r.status != 429 for r in server.log.snapshot())  # one change fits the limit
+    [task] = connector.fetch([issue_id])
+    again = connector.apply(
+        PushChange(
+            task=task,
+            add_label="okr:off-track",
+            remove_labels=("okr:on-track",),
+            comment=CommentChange(CommentAction.UPDATE, BODY + "\nOff track", first.comment_id),
+        )
+    )
+    assert again.requests == 2
+    assert any(r.status == 429 for r in server.log.snapshot())  # the next came too soon...
+    assert sim.labels_of(issue_id) == ["growth", "okr:off-track"]  # ...and was retried
+    assert len(sim.comments_of(issue_id)) == 1
+    assert "Off track" in sim.comments_of(issue_id)[0].body

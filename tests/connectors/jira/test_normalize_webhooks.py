@@ -11,8 +11,12 @@ import pytest
 
 from connectors.jira import JiraConnector, JiraSettings
 from connectors.jira.normalize import FieldMap, normalize_issue
+from connectors.jira.webhooks import project_scope
 from okrbridge.connector.base import EventKind, WebhookPayloadError, WebhookRequest
+from okrbridge.connector.errors import ConnectorError
+from okrbridge.connector.transport import RetryPolicy
 from okrbridge.domain import StatusCategory, Task
+from okrbridge.marks import StatusLabels
 
 from .conftest import fixture_bytes, load
 
@@ -32,6 +36,7 @@ def test_bulkfetch_issue_normalizes_to_the_exact_task() -> None:
         url="https://example.atlassian.net/browse/MKT-12",
         title="Prompt happy players for an App Store review",
         container="MKT",
+        container_aliases=("Marketing", "10000"),  # a rule may name the project these ways
         status_name="In Review",
         status_category=StatusCategory.IN_PROGRESS,
         labels=("growth", "mobile"),
@@ -173,3 +178,76 @@ def test_delivery_id_falls_back_to_a_body_digest() -> None:
     [again] = _connector(secret=False).parse_webhook(request)
     assert first.delivery_id == again.delivery_id
     assert first.delivery_id.startswith("jira-body-")
+
+
+def test_screening_needs_no_tool_and_classifies_from_the_body() -> None:
+    conn = _connector(bot_account_id=None, base_url="http://127.0.0.1:9")  # nothing listens
+    handled = conn.screen_webhook(_request("jira__issue_updated.json", "id-7"))
+    assert (handled.delivery_id, handled.handled) == ("id-7", True)
+    assert handled.event.startswith("jira:issue_updated")
+    ignored = conn.screen_webhook(_request("worklog_created.json"))
+    assert not ignored.handled
+    assert ignored.reason
+    with pytest.raises(WebhookPayloadError):
+        conn.screen_webhook(_request("x", body=b"[" * 100_000 + b"]" * 100_000))
+
+
+def test_deeply_nested_json_is_a_payload_error_in_the_worker_too() -> None:
+    with pytest.raises(WebhookPayloadError):
+        _connector().parse_webhook(_request("x", body=b'{"a":' * 50_000 + b"1" + b"}" * 50_000))
+
+
+def test_a_failed_bot_lookup_raises_and_is_tried_again_later() -> None:
+    conn = _connector(bot_account_id=None, base_url="http://127.0.0.1:9")
+    fast = RetryPolicy(max_attempts=1, base_delay=0.01, max_delay=0.01)
+    conn = JiraConnector("jira", conn.settings, conn.env, retry_policy=fast)
+    request = _request("jira__issue_updated__bot_labels.json")
+    for _ in range(2):  # the failure is not remembered as "no bot"
+        with pytest.raises(ConnectorError):
+            conn.parse_webhook(request)
+
+
+def test_a_delivery_outside_a_project_scope_is_ignored() -> None:
+    inside = _connector(jql="project in (MKT, GAME)")
+    [event] = inside.parse_webhook(_request("jira__issue_updated.json"))
+    assert event.kind is EventKind.UPSERT
+    outside = _connector(jql="project in (OPS, GAME)")
+    [event] = outside.parse_webhook(_request("jira__issue_updated.json"))
+    assert event.kind is EventKind.IGNORE
+    assert event.task is None
+    other = _connector(jql="project = MKT AND labels = growth")  # not a project list
+    [event] = other.parse_webhook(_request("jira__issue_updated.json"))
+    assert event.kind is EventKind.REFRESH
+
+
+def test_own_echo_follows_the_configured_label_prefix() -> None:
+    conn = _connector()
+    conn.labels = StatusLabels("status/")
+    [event] = conn.parse_webhook(_request("jira__issue_updated__bot_labels.json"))
+    assert not event.own_echo  # okr:* labels are not this instance's
+
+
+@pytest.mark.parametrize(
+    ("jql", "projects"),
+    [
+        ("project = MKT", {"MKT"}),
+        ('project in (MKT, "game")', {"MKT", "GAME"}),
+        ("project = MKT OR labels = x", None),
+        ("project is not EMPTY", None),
+    ],
+)
+def test_project_scope(jql: str, projects: set[str] | None) -> None:
+    assert project_scope(jql) == (frozenset(projects) if projects is not None else None)
+
+
+def test_preflight_names_status_labels_jira_would_refuse() -> None:
+    assert _connector().preflight() == []
+    spaced = JiraConnector(
+        "jira",
+        _connector().settings,
+        {"JIRA_EMAIL": "x", "JIRA_API_TOKEN": "t"},
+        labels=StatusLabels("okr status:"),
+    )
+    problems = spaced.preflight()
+    assert len(problems) == 5
+    assert "'okr status:on-track' is not a valid Jira label" in " ".join(problems)

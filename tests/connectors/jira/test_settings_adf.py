@@ -72,3 +72,63 @@ def test_nested_bullets_and_unsafe_links() -> None:
     assert outer["content"][0]["content"][1]["type"] == "bulletList"
     assert "marks" not in outer["content"][1]["content"][0]["content"][-1]
     assert adf_text(doc).splitlines()[0] == "- a"
+
+
+@pytest.mark.parametrize(
+    ("url", "site"),
+    [
+        ("https://acme.atlassian.net/rest/api/3", "https://acme.atlassian.net"),
+        ("https://acme.atlassian.net/rest/api/2/", "https://acme.atlassian.net"),
+        ("https://jira.example.com/jira/rest", "https://jira.example.com/jira"),
+    ],
+)
+def test_an_api_path_in_base_url_says_which_url_to_write(url: str, site: str) -> None:
+    with pytest.raises(ValidationError) as caught:
+        JiraSettings(type="jira", base_url=url, jql="project = OPS")
+    assert f'write base_url = "{site}"' in str(caught.value)
+
+
+def test_a_site_under_a_context_path_is_fine() -> None:
+    settings = JiraSettings(type="jira", base_url="https://x.example/restricted", jql="project = A")
+    assert settings.base_url == "https://x.example/restricted"
+
+
+def test_the_cores_underscore_footer_is_emphasis_not_literal_underscores() -> None:
+    doc = markdown_to_adf("_Updated by okrbridge when a status or value changes._ a snake_case")
+    [paragraph] = doc["content"]
+    first, rest = paragraph["content"]
+    assert first == {
+        "type": "text",
+        "text": "Updated by okrbridge when a status or value changes.",
+        "marks": [{"type": "em"}],
+    }
+    assert rest == {"type": "text", "text": " a snake_case"}
+    assert "_" not in adf_text(doc).split(" a ")[0]
+
+
+def test_the_simulator_imports_nothing_of_the_connector() -> None:
+    """The simulator is a second reading of Jira's documentation, not a mirror of our code."""
+    import ast
+    from pathlib import Path
+
+    import connectors.jira.simulator as simulator
+
+    for path in Path(simulator.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom):
+                module = node.module or ""
+                assert node.level <= 1, f"{path.name} imports from the connector"
+                assert not module.startswith("connectors.jira") or ".simulator" in module, (
+                    f"{path.name} imports {module}"
+                )
+
+
+def test_the_simulator_reads_the_connectors_comment_as_a_reader_sees_it() -> None:
+    from connectors.jira.simulator.adf import check_document, plain_text
+
+    doc = markdown_to_adf(SAMPLE + "\n\n_Updated by okrbridge._")
+    assert check_document(doc) is None
+    text = plain_text(doc)
+    assert "Updated by okrbridge." in text
+    assert "_" not in text.replace("snake_case", "")
+    assert "**" not in text

@@ -13,12 +13,15 @@ from typing import Any
 
 import pytest
 
+import connectors.trello.simulator
 from connectors.trello import TrelloConnector, TrelloSettings
 from connectors.trello.simulator import Limits, TrelloSimulator
 from okrbridge.connector.pacing import TokenBucket
 from okrbridge.sandbox.harness import SandboxServer
 
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = Path(connectors.trello.simulator.__file__).parent / "payloads"
+"""Recorded Trello deliveries and objects, shared with the simulator (which builds its
+webhook payloads from them)."""
 
 
 def fixture_bytes(name: str) -> bytes:

@@ -3,6 +3,7 @@ and signed deliveries from the simulator, including the echo of the bridge's own
 
 from __future__ import annotations
 
+import json
 import logging
 
 import httpx
@@ -115,6 +116,15 @@ def test_simulator_deliveries_verify_and_bridge_writes_are_echoes() -> None:
         hook_id = conn.register_webhook("alpha", url)
         assert conn.register_webhook("alpha", url) == hook_id  # already there: same webhook
     echoes = [(e.name, e.own_echo) for e in events]
-    assert echoes == [("addLabelToCard", True), ("commentCard", True), ("updateCard", False)]
+    # The bridge's own comment is not even handled (screened out on the request path).
+    assert echoes == [("addLabelToCard", True), ("commentCard", False), ("updateCard", False)]
+    assert [conn.screen_webhook(r).handled for r in received] == [True, False, True]
     assert events[-1].kind is EventKind.REFRESH
     assert events[-1].external_id == card
+    # Built from the recorded deliveries: their envelope, the simulated action's values.
+    label_added = json.loads(received[0].body)
+    assert {"appCreator", "limits", "display"} <= set(label_added["action"])
+    assert label_added["action"]["display"]["translationKey"] == "action_addLabelToCard"
+    assert label_added["action"]["data"]["label"]["name"] == "okr:on-track"
+    assert label_added["model"]["prefs"] == {"permissionLevel": "org"}
+    assert label_added["model"]["id"] == sim.board("alpha")["id"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -24,6 +25,7 @@ def _context() -> BoardContext:
         configured="AbCd1234",
         id=board["board"]["id"],
         name=board["board"]["name"],
+        short_link="AbCd1234",
         lists={x["id"]: x for x in board["lists"]},
         labels={x["id"]: x for x in board["labels"]},
         custom_fields={x["id"]: x for x in board["customFields"]},
@@ -40,6 +42,8 @@ def test_card_fixture_normalizes_to_the_exact_task() -> None:
         url="https://trello.com/c/Xy7Kq9Lm/42-ship-app-store-review-prompt",
         title="Ship App Store review prompt",
         container="AbCd1234",
+        # A rule may name the board by its id or its name as well as by its short link.
+        container_aliases=("5a1b2c3d4e5f601234567890", "Mobile Launch 🚀"),
         status_name="Doing",
         status_category=StatusCategory.IN_PROGRESS,
         excluded=False,
@@ -69,6 +73,15 @@ def test_card_fixture_normalizes_to_the_exact_task() -> None:
         ("Backlog", False, StatusCategory.TODO),
         ("Backlog", True, StatusCategory.DONE),
         ("Done-ish", False, StatusCategory.TODO),
+        ("Done ✅", False, StatusCategory.DONE),
+        ("Complete", False, StatusCategory.DONE),
+        ("In Review", False, StatusCategory.IN_PROGRESS),
+        ("Code review", False, StatusCategory.IN_PROGRESS),
+        ("Doing", False, StatusCategory.IN_PROGRESS),
+        ("QA", False, StatusCategory.IN_PROGRESS),
+        ("Blocked", False, StatusCategory.IN_PROGRESS),
+        ("Reviewed ideas", False, StatusCategory.TODO),
+        ("To Do", False, StatusCategory.TODO),
     ],
 )
 def test_default_list_mapping(list_name: str, due_complete: bool, expected: StatusCategory) -> None:
@@ -102,3 +115,10 @@ def test_labels_without_name_or_colour_are_dropped_and_ids_resolve() -> None:
     assert normalize_card(card, ctx, _settings(), "t").labels == ()
     only_ids = {k: v for k, v in fixture_json("card").items() if k != "labels"}
     assert normalize_card(only_ids, ctx, _settings(), "t").labels == ("green", "growth")
+
+
+@pytest.mark.parametrize("url", ["https://api.trello.com/1", "https://api.trello.com/1/boards/"])
+def test_an_api_path_in_base_url_is_refused_with_the_url_to_write(url: str) -> None:
+    with pytest.raises(ValueError, match=re.escape('write base_url = "https://api.trello.com"')):
+        _settings(base_url=url)
+    assert _settings(base_url="https://api.trello.com/").base_url == "https://api.trello.com"

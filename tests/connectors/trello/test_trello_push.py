@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from connectors.trello import TrelloConnector
-from connectors.trello.push import MARKER
+from connectors.trello.comments import marker
 from connectors.trello.simulator import TrelloSimulator
 from okrbridge.connector.base import CommentAction, CommentChange, PushChange
 from okrbridge.domain import Task
@@ -13,6 +13,8 @@ from okrbridge.sandbox.harness import SandboxServer
 from okrbridge.sandbox.tool import SeedTask
 
 from .conftest import FakeClock, make_connector
+
+MARKER = marker()  # the 0.1 form, unstamped: still recognised as the bridge's
 
 BODY = "**OKR status: On track** — Grow our game\nInitiative: Reviews (38% done)\n- KR: 71% of 85%"
 
