@@ -175,7 +175,8 @@ def _print_connector(
         heading.append(": nothing to write", style="")
         console.print(heading)
         return
-    verb = "would get" if dry_run else "got"
+    settled = connector.ok and not connector.writes_failed and not connector.writes_pending
+    verb = "would get" if dry_run else ("got" if settled else "were to get (not all written)")
     heading.append(
         f": {len(footprint.tasks)} task(s) {verb} the bridge's marks"
         + (" (dry run: nothing written)" if dry_run else ""),
