@@ -138,7 +138,24 @@ def _rule_verdict(rule: MatchRule, number: int, task: Task) -> RuleVerdict:
             )
         )
     matched = not task.deleted and compiled.matches(task, labels)
+    conditions += _other_conditions(rule, matched, conditions)
     return RuleVerdict(number, matched, tuple(conditions))
+
+
+_KNOWN = frozenset({written for written, _, _ in _CONDITIONS} | {"field"})
+
+
+def _other_conditions(rule: MatchRule, matched: bool, known: list[Condition]) -> list[Condition]:
+    """Conditions of keys this module does not judge one by one (a newer match key): when the
+    known ones all hold, the rule's own verdict is theirs; otherwise it cannot be told."""
+    others = [
+        (name, value)
+        for name, value in rule.model_dump(exclude_defaults=True).items()
+        if name not in _KNOWN and value not in (None, [], {})
+    ]
+    decided = matched or (all(c.holds for c in known) and len(others) == 1)
+    actual = "(judged with the whole rule)" if decided else "(not judged alone)"
+    return [Condition(name, _written(value), actual, matched) for name, value in others]
 
 
 def explain_task(
