@@ -8,10 +8,11 @@ results (values, progress, statuses, reasons, forecasts). Everything here is pla
 from __future__ import annotations
 
 import enum
-from datetime import date, datetime
-from typing import Annotated, Any, Literal
+import types
+from datetime import date, datetime, timedelta
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 __all__ = [
     "CheckIn",
@@ -33,16 +34,68 @@ __all__ = [
     "ObjectiveResult",
     "ObjectiveRollup",
     "StatusCategory",
+    "StrictScalars",
     "Task",
     "TaskAggregate",
     "TaskRef",
 ]
 
 
-class _Strict(BaseModel):
+def _members(annotation: Any) -> list[Any]:
+    """`annotation` flattened through `Annotated` and unions into its member types."""
+    origin = get_origin(annotation)
+    if origin is Annotated:
+        return _members(get_args(annotation)[0])
+    if origin is Union or origin is types.UnionType:
+        return [member for arg in get_args(annotation) for member in _members(arg)]
+    return [annotation]
+
+
+_NUMBERS = (int, float, timedelta)
+
+
+def _check_scalar(annotation: Any, value: Any) -> None:
+    """Raise ValueError when `value` is a boolean where a number belongs, or the reverse;
+    items of lists and values of tables are checked against their own types."""
+    members = _members(annotation)
+    if isinstance(value, bool):
+        if bool not in members and any(m in _NUMBERS for m in members):
+            raise ValueError("expected a number, got a boolean (true/false)")
+    elif isinstance(value, int | float):
+        if bool in members and not any(m in _NUMBERS for m in members):
+            raise ValueError("expected true or false, got a number")
+    elif isinstance(value, list | dict):
+        for member in members:
+            origin, args = get_origin(member), get_args(member)
+            if origin is list and args and isinstance(value, list):
+                for item in value:
+                    _check_scalar(args[0], item)
+            elif origin is dict and len(args) == 2 and isinstance(value, dict):
+                for item in value.values():
+                    _check_scalar(args[1], item)
+
+
+class StrictScalars(BaseModel):
+    """Base for user-written settings: booleans are not numbers, numbers are not booleans
+    (`port = true` and `enabled = 1` are errors, where pydantic would coerce them), and
+    numbers are finite (nan and inf are errors). Strings still coerce (`"8080"`, `"true"`:
+    values from environment variables)."""
+
+    model_config = ConfigDict(allow_inf_nan=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _strict_scalars(cls, value: Any, info: ValidationInfo) -> Any:
+        field = cls.model_fields.get(info.field_name or "")
+        if field is not None:
+            _check_scalar(field.annotation, value)
+        return value
+
+
+class _Strict(StrictScalars):
     """Base for user-written definitions: unknown keys are errors, values are immutable."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class StatusCategory(str, enum.Enum):
@@ -190,6 +243,11 @@ class MatchRule(_Strict):
 
     connector: str | None = None
     container: str | list[str] | None = None
+    """The task's container (Jira project key, GitHub repository `owner/repo`, Trello board
+    id or short link); any of the task's `container_aliases` matches too."""
+    project: str | list[str] | None = None
+    """A GitHub project the item belongs to, as `owner/number` (e.g. `acme/7`): tested against
+    `task.fields["project"]`."""
     labels_any: list[str] = Field(default_factory=list)
     labels_all: list[str] = Field(default_factory=list)
     labels_none: list[str] = Field(default_factory=list)
@@ -365,6 +423,9 @@ class KeyResultResult(BaseModel):
     status: KRStatus
     reason: str
     forecast: Forecast | None = None
+    forecast_note: str | None = None
+    """Why there is no forecast while there is a value, e.g. `not enough history yet (2 of 3
+    days)`; None when a forecast is given or there is no value to forecast from."""
     initiative_ids: tuple[str, ...] = ()
 
 

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Iterable, Mapping
+import threading
+import time
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from typing import IO, Any
 
 import structlog
@@ -25,6 +27,7 @@ from okrbridge.config.schema import Config
 __all__ = [
     "MASK",
     "SecretMasker",
+    "Throttle",
     "bind",
     "bound",
     "collect_secrets",
@@ -154,6 +157,7 @@ def configure_logging(
         logging.getLogger(name).propagate = True
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # "Added job ..." per push
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # "Context impl ..." per connection
     structlog.configure(
         processors=[
             structlog.stdlib.filter_by_level,  # before any work on a line nobody will see
@@ -176,3 +180,32 @@ def get_logger(name: str) -> structlog.stdlib.BoundLogger:
     """A structlog logger that goes through the configured pipeline."""
     logger: structlog.stdlib.BoundLogger = structlog.stdlib.get_logger(name)
     return logger
+
+
+class Throttle:
+    """At most `limit` lines per `window` seconds for each key (say, a rejection reason), so
+    that whoever can reach an endpoint cannot flood the log; the first line let through
+    after a quiet spell reports how many were suppressed."""
+
+    def __init__(
+        self, limit: int = 10, window: float = 60.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.limit, self.window, self.clock = limit, window, clock
+        self._lock = threading.Lock()
+        self._keys: dict[Hashable, list[float]] = {}  # key -> [window start, lines, suppressed]
+
+    def admit(self, key: Hashable) -> int | None:
+        """None: suppress this line. Otherwise log it, with the number suppressed before it."""
+        now = self.clock()
+        with self._lock:
+            state = self._keys.get(key)
+            if state is None or now - state[0] >= self.window:
+                suppressed = 0 if state is None else int(state[2])
+                self._keys[key] = [now, 1, 0]
+                return suppressed
+            if state[1] < self.limit:
+                state[1] += 1
+                suppressed, state[2] = int(state[2]), 0
+                return suppressed
+            state[2] += 1
+            return None

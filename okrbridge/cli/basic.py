@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from datetime import UTC, datetime
 from pathlib import Path
@@ -103,6 +104,13 @@ def run_checkin(
     from okrbridge.domain import CheckIn, KRStatus
     from okrbridge.store.repos import add_checkin, sync_definitions
 
+    if not math.isfinite(value):
+        # float() reads "nan", "inf" and "1e309" (too large: inf) as numbers; none is a value.
+        fail(
+            f"the value for {key_result} must be a finite number, e.g. 42 or 0.5 "
+            f"(got {value!r}: nan, inf and numbers beyond 1e308 are not values)",
+            EXIT_USAGE,
+        )
     loaded = load(path, check_secrets=False)
     known = loaded.config.key_results()
     if key_result not in known:

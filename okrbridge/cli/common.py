@@ -36,7 +36,10 @@ def stdout() -> Console:
 
 
 def fail(message: str, code: int = EXIT_FAILURE) -> NoReturn:
-    stderr().print(f"[bold red]error:[/] {message}", markup=True, soft_wrap=True)
+    from rich.markup import escape
+
+    # The message is plain text: "pip install 'okrbridge[postgres]'" must keep its brackets.
+    stderr().print(f"[bold red]error:[/] {escape(message)}", markup=True, soft_wrap=True)
     raise typer.Exit(code)
 
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+import typer
 
 from okrbridge.cli.common import (
     EXIT_FAILURE,
@@ -14,6 +17,9 @@ from okrbridge.cli.common import (
     open_store,
     stdout,
 )
+
+if TYPE_CHECKING:
+    from okrbridge.store.db import Store
 
 
 def run_daemon(path: Path | None, *, host: str | None, port: int | None) -> int:
@@ -30,8 +36,26 @@ def run_daemon(path: Path | None, *, host: str | None, port: int | None) -> int:
     # Port 0 is resolved here, so the daemon logs the port it really listens on.
     bind_port = concrete_port(bind_host, port if port is not None else web.port)
     options = DaemonOptions(host=bind_host, port=bind_port)
-    with open_store(loaded) as store:
+    with open_store(loaded, migrate=False) as store:
+        _migrate(store)
         return Daemon(loaded.config, store, default_registry(), env, options).run()
+
+
+def _migrate(store: Store) -> None:
+    """Apply pending migrations, saying so through the log (JSON off a terminal like every
+    other daemon line; `open_store` would print plain text)."""
+    from okrbridge.logs import get_logger
+    from okrbridge.store.db import StoreError
+    from okrbridge.store.migrate import upgrade
+
+    log = get_logger("okrbridge.daemon")
+    try:
+        applied = upgrade(store)
+    except StoreError as exc:
+        log.error("cannot migrate the store", store=store.redacted_url, error=str(exc))
+        raise typer.Exit(EXIT_FAILURE) from None
+    if applied:
+        log.info("store migrated", store=store.redacted_url, applied=applied)
 
 
 def run_webhooks_register(

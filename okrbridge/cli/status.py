@@ -105,6 +105,7 @@ def _kr_json(kr: KeyResultResult) -> dict[str, Any]:
             "projected_value": kr.forecast.projected_value,
             "target_date": kr.forecast.target_date.isoformat() if kr.forecast.target_date else None,
         },
+        "forecast_note": kr.forecast_note,
         "initiatives": list(kr.initiative_ids),
     }
 
@@ -203,6 +204,8 @@ def print_status(
                 when = kr.forecast.target_date.isoformat() if kr.forecast.target_date else "n/a"
                 projected = escape(format_value(kr.forecast.projected_value, kr))
                 node.add(f"[dim]forecast: {projected} at the end; target reached: {when}[/]")
+            elif kr.forecast_note:
+                node.add(f"[dim]forecast: {escape(kr.forecast_note)}[/]")
             for initiative_id in kr.initiative_ids:
                 i = evaluation.initiatives[initiative_id]
                 node.add(

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -68,6 +70,73 @@ def _progress() -> Progress:
     )
 
 
+class SyncStopped(Exception):  # noqa: N818 - reads as an event
+    """Raised from a progress hook after SIGTERM: the run ends after its write in flight."""
+
+
+def _quiet_stop(record: logging.LogRecord) -> bool:
+    """The stop is not an error: the runner's "connector failed" line gets no traceback."""
+    if record.exc_info and isinstance(record.exc_info[1], SyncStopped):
+        record.exc_info, record.exc_text = None, None
+    return True
+
+
+class _StopOnSigterm:
+    """While active, SIGTERM asks the sync to stop at its next page or change (the write in
+    flight finishes and is recorded); a second SIGTERM stops the process at once."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._previous: Any = None
+
+    def __enter__(self) -> _StopOnSigterm:
+        self._previous = signal.signal(signal.SIGTERM, self._on_sigterm)
+        logging.getLogger("okrbridge.sync.runner").addFilter(_quiet_stop)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        signal.signal(signal.SIGTERM, self._previous)
+        logging.getLogger("okrbridge.sync.runner").removeFilter(_quiet_stop)
+
+    def _on_sigterm(self, signum: int, _frame: Any) -> None:
+        if self.requested:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            signal.raise_signal(signal.SIGTERM)
+        self.requested = True
+
+    def check(self) -> None:
+        if self.requested:
+            raise SyncStopped("stopped by SIGTERM")
+
+    def observing(self, inner: RichObserver) -> RichObserver:
+        stop = self
+
+        class Observer(RichObserver):
+            def pull_started(self, instance: str, full: bool) -> None:
+                stop.check()
+                super().pull_started(instance, full)
+
+            def pull_page(self, instance: str, tasks: int) -> None:
+                super().pull_page(instance, tasks)
+                stop.check()
+
+            def push_progress(self, instance: str, done: int, total: int) -> None:
+                super().push_progress(instance, done, total)
+                stop.check()
+
+        return Observer(inner.progress)
+
+
+def _record_interrupted(store: Any, report: SyncReport) -> None:
+    """The runs a SIGTERM cut short are recorded as `interrupted` (not `failed`)."""
+    from okrbridge.store.repos.runs import interrupt_runs
+
+    ids = [c.run_id for c in report.connectors if c.run_id is not None and not c.ok]
+    with store.session() as session:
+        interrupt_runs(session, ids, "stopped by SIGTERM")
+    stderr().print("sync stopped by SIGTERM: the write in flight finished; its run is recorded")
+
+
 def run_sync_command(
     path: Path | None,
     *,
@@ -85,7 +154,7 @@ def run_sync_command(
     if unknown:
         known = ", ".join(loaded.config.connectors) or "none"
         fail(f"unknown connector instance(s) {', '.join(unknown)}; configured: {known}", EXIT_USAGE)
-    with open_store(loaded) as store, _progress() as progress:
+    with open_store(loaded) as store, _progress() as progress, _StopOnSigterm() as stop:
         report = run_sync(
             loaded.config,
             store,
@@ -93,9 +162,11 @@ def run_sync_command(
             dry_run=dry_run,
             full=full,
             only=connectors,
-            observer=RichObserver(progress),
+            observer=stop.observing(RichObserver(progress)),
             env=dict(os.environ),
         )
+        if stop.requested:
+            _record_interrupted(store, report)
     if as_json:
         typer.echo(json.dumps(sync_json(report, loaded.config), indent=2))
     else:

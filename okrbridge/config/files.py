@@ -24,6 +24,9 @@ CONFIG_ENV = "OKRBRIDGE_CONFIG"
 DEFAULT_NAME = "okrbridge.toml"
 _INIT_HINT = "run `okrbridge init` to create a starter file"
 _TOML_POSITION = re.compile(r"\s*\(at line (\d+), column (\d+)\)$")
+_DATE_LIKE = re.compile(r"=\s*\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}")
+"""A value that looks like a date (2026-10-1, 2026/10/01, 01.10.2026) after `=`."""
+_DATE_HINT = "dates are written YYYY-MM-DD without quotes, e.g. start = 2026-10-01"
 
 
 def _fail(file: str, message: str, line: int | None = None) -> ConfigError:
@@ -93,9 +96,19 @@ def parse_toml(path: Path, text: str) -> dict[str, Any]:
             base = message.replace("(at end of document)", "at end of document").strip()
             raise _fail(str(path), f"invalid TOML: {base}", line) from None
         base = message[: match.start()]
+        line = int(match.group(1))
+        hint = _date_hint(text, line)
         raise _fail(
-            str(path), f"invalid TOML: {base} (column {match.group(2)})", int(match.group(1))
+            str(path), f"invalid TOML: {base} (column {match.group(2)}){hint}", line
         ) from None
+
+
+def _date_hint(text: str, line: int) -> str:
+    """A hint on how dates are written, when the failing line holds something date-like."""
+    lines = text.splitlines()
+    if not 1 <= line <= len(lines):
+        return ""
+    return f"; {_DATE_HINT}" if _DATE_LIKE.search(lines[line - 1]) else ""
 
 
 def render_starter_config() -> str:

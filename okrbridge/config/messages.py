@@ -174,6 +174,8 @@ def _single(error: _Error, data: Any, model: type[BaseModel], *, show_input: boo
         return _bad_choice(detail, show_input=show_input)
     if kind in ("list_type", "model_type", "model_attributes_type", "dict_type"):
         return _shape(error.path, detail, kind == "list_type")
+    if kind == "finite_number":
+        return "must be a finite number (nan and inf are not numbers here)"
     if kind == "too_short":
         least = (detail.get("ctx") or {}).get("min_length", 1)
         return f"needs at least {least} item{'s' if least != 1 else ''}"

@@ -7,21 +7,24 @@ Secrets never appear in the file: settings name environment variables in fields 
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import timedelta
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
+    ValidationInfo,
     field_validator,
 )
 
-from okrbridge.domain import Initiative, Objective
+from okrbridge.domain import Initiative, Objective, StrictScalars
 
 __all__ = [
+    "MAX_DURATION",
     "Config",
     "ConnectorSettings",
     "Duration",
@@ -31,23 +34,47 @@ __all__ = [
     "ScheduleSettings",
     "StoreSettings",
     "WebSettings",
+    "env_name_problem",
     "parse_duration",
+    "store_url_problem",
 ]
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)\s*$")
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+MAX_DURATION = timedelta(days=366)
+"""No duration setting may exceed a year: a longer one is a typo, and timedelta overflows
+somewhere past 2.7 million years (which `1e20` would be)."""
+_MIN_INTERVAL = timedelta(seconds=1)
+"""The shortest schedule interval: below it the daemon would spin."""
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_TOKEN_PREFIXES = ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "ATATT", "ATCTT", "ATTA")
+_NOT_A_NAME = (
+    "looks like a secret, not a variable name: put the secret in an environment variable "
+    "and write that variable's name here (e.g. JIRA_API_TOKEN)"
+)
+_STORE_DRIVERS = {"sqlite": ("", "pysqlite"), "postgresql": ("", "psycopg"), "postgres": ("",)}
 
 
 def parse_duration(value: object) -> object:
-    """Accept `"90s"`, `"5m"`, `"24h"`, `"7d"` or a number of seconds."""
+    """Accept `"90s"`, `"5m"`, `"24h"`, `"7d"` or a number of seconds, from 0 to a year."""
+    if isinstance(value, bool):
+        raise ValueError("expected a duration such as '30s', '5m', '24h' or '7d', got a boolean")
     if isinstance(value, str):
         match = _DURATION.match(value)
         if not match:
             raise ValueError(f"{value!r} is not a duration such as '30s', '5m', '24h' or '7d'")
-        return timedelta(seconds=float(match.group(1)) * _UNITS[match.group(2)])
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return timedelta(seconds=value)
-    return value
+        seconds = float(match.group(1)) * _UNITS[match.group(2)]
+    elif isinstance(value, int | float):
+        seconds = float(value)
+    else:
+        return value
+    if not math.isfinite(seconds):
+        raise ValueError("must be a finite duration, such as '30s', '5m', '24h' or '7d'")
+    if seconds < 0:
+        raise ValueError("must not be negative (write e.g. '30s', '5m', '24h' or '7d')")
+    if seconds > MAX_DURATION.total_seconds():
+        raise ValueError(f"is longer than {MAX_DURATION.days} days; write e.g. '24h' or '7d'")
+    return timedelta(seconds=seconds)
 
 
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
@@ -67,13 +94,61 @@ RefreshInterval = Annotated[timedelta | None, BeforeValidator(_refresh_interval)
 PushScope = Literal["open", "all", "parents-only", "none"]
 
 
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+def store_url_problem(url: str) -> str | None:
+    """What is wrong with a store URL (known dialect and driver, numeric port), or None.
+
+    The message never repeats the URL: it may hold a password.
+    """
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    example = "e.g. sqlite:///path/to/okrbridge.db or postgresql://user@host:5432/okrbridge"
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return f"is not a database URL ({example})"
+    except ValueError:
+        return "has a port that is not a number (write host:5432)"
+    dialect, _, driver = parsed.drivername.partition("+")
+    if dialect not in _STORE_DRIVERS:
+        return f"uses the unknown database '{dialect}': okrbridge stores in SQLite or PostgreSQL"
+    if driver not in _STORE_DRIVERS[dialect]:
+        return f"uses the driver '{driver}', which okrbridge does not use; write {dialect}://..."
+    if parsed.port is not None and not 1 <= parsed.port <= 65535:
+        return "has a port outside 1..65535"
+    if dialect != "sqlite" and not parsed.host:
+        return f"names no database host ({example})"
+    return None
+
+
+def env_name_problem(value: str) -> str | None:
+    """Why `value`, written in a `*_env` setting, is not an environment variable's name, or None.
+
+    The message never repeats the value: a person who pastes a token there leaks it otherwise.
+    """
+    if not _ENV_NAME.match(value) or value.startswith(_TOKEN_PREFIXES):
+        return _NOT_A_NAME
+    has_lower = any(ch.islower() for ch in value)
+    if len(value) >= 32 and has_lower and any(ch.isdigit() for ch in value):
+        return _NOT_A_NAME  # a Trello key (32 hex) or a similar token
+    return None
+
+
+class _Section(StrictScalars):
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class StoreSettings(_Section):
     url: str | None = None
     """SQLAlchemy URL; default: SQLite in the user data directory. Env: OKRBRIDGE_STORE_URL."""
+
+    @field_validator("url")
+    @classmethod
+    def _known_store(cls, value: str | None) -> str | None:
+        problem = None if value is None else store_url_problem(value)
+        if problem is not None:
+            raise ValueError(f"store URL {problem}")
+        return value
 
 
 class EngineSettings(_Section):
@@ -119,24 +194,31 @@ class ScheduleSettings(_Section):
     """Quiet time after a webhook before the push: bursts of events coalesce into one push,
     and the task that was changed is written first, within a few seconds."""
 
+    @field_validator("pull_interval", "full_interval")
+    @classmethod
+    def _at_least_a_second(cls, value: timedelta) -> timedelta:
+        if value < _MIN_INTERVAL:
+            raise ValueError("must be at least 1 second (e.g. '30s' or '5m')")
+        return value
+
 
 class WebSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)
-    max_body_bytes: int = Field(default=1_048_576, gt=0)
+    max_body_bytes: int = Field(default=1_048_576, gt=0, le=1_073_741_824)
 
 
-class ConnectorSettings(BaseModel):
+class ConnectorSettings(StrictScalars):
     """Settings every connector instance has; each connector type extends this model."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     type: str
     base_url: str
     scope: PushScope | None = None
     """Overrides `push.scope` for this instance."""
     enabled: bool = True
-    write_budget_per_minute: int | None = Field(default=None, gt=0)
+    write_budget_per_minute: int | None = Field(default=None, gt=0, le=100_000)
     """Overrides the connector's default pacing of writes."""
 
     @field_validator("base_url")
@@ -145,6 +227,16 @@ class ConnectorSettings(BaseModel):
         if not re.match(r"^https?://[^\s/]+", value):
             raise ValueError(f"{value!r} is not an http(s) URL")
         return value.rstrip("/")
+
+    @field_validator("*")
+    @classmethod
+    def _env_names(cls, value: Any, info: ValidationInfo) -> Any:
+        name = info.field_name or ""
+        if name.endswith("_env") and isinstance(value, str) and value:
+            problem = env_name_problem(value)
+            if problem is not None:
+                raise ValueError(problem)
+        return value
 
     def env_fields(self) -> dict[str, str]:
         """Names of the environment variables this instance reads, by setting name."""

@@ -196,6 +196,10 @@ class Connector(Generic[S]):
     settings_model: ClassVar[type[ConnectorSettings]]
     capabilities: ClassVar[frozenset[Capability]]
     default_writes_per_minute: ClassVar[int] = 60
+    webhook_headers: ClassVar[frozenset[str]] = frozenset()
+    """Request headers (lower-case) `parse_webhook` needs beyond the core's allowlist
+    (`okrbridge.web.headers.INBOX_HEADERS`: the bundled tools' signature, event and delivery
+    headers); the inbox stores no others. Never a credential."""
 
     def __init__(
         self,

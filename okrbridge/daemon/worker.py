@@ -1,4 +1,10 @@
-"""The inbox worker: claims stored deliveries, re-parses them and applies their events.
+"""The inbox worker: claims stored deliveries, parses them and applies their events.
+
+The request path only verified and screened a delivery; its one parse happens here, where the
+connector may look up identities (its bot account, boards, projects) and re-read tasks. When
+the tool cannot be reached, the delivery waits with backoff and so does every other delivery
+of that connector instance (one failed lookup stands for all of them): no delivery is parked
+because a tool was down, and a failed lookup never changes what an event means.
 
 Applying a delivery and marking it done happen in ONE transaction, conditional on this worker
 still holding the claim; so a crash at any point either applies a delivery fully and once, or
@@ -8,6 +14,7 @@ not at all (it is claimed again when its lock expires).
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +29,7 @@ from okrbridge.connector.base import (
     WebhookPayloadError,
     WebhookRequest,
 )
+from okrbridge.connector.errors import ConnectorError, RequestFailed
 from okrbridge.daemon.inbox_admin import release_claims
 from okrbridge.daemon.metrics import DaemonMetrics
 from okrbridge.domain import Task
@@ -36,10 +44,14 @@ from okrbridge.store.repos.inbox import (
     retry_delivery,
 )
 from okrbridge.store.repos.tasks import mark_deleted, upsert_tasks
+from okrbridge.store.text import clean_text
 
-__all__ = ["InboxWorker", "RetryPolicy", "apply_events"]
+__all__ = ["InboxWorker", "OnChanged", "RetryPolicy", "apply_events"]
 
 log = get_logger(__name__)
+
+OnChanged = Callable[[str, Sequence[str]], None]
+"""Called with a connector instance and the external ids of the tasks a delivery changed."""
 
 
 class _LostClaim(Exception):  # noqa: N818
@@ -67,7 +79,7 @@ class InboxWorker:
         connectors: Mapping[str, Connector[Any]],
         *,
         worker_id: str,
-        on_changed: Callable[[str], None],
+        on_changed: OnChanged,
         metrics: DaemonMetrics | None = None,
         retry: RetryPolicy | None = None,
         batch: int = 20,
@@ -79,6 +91,8 @@ class InboxWorker:
         self.retry = retry or RetryPolicy()
         self.batch, self.lock_seconds, self.poll_seconds = batch, lock_seconds, poll_seconds
         self._wake, self._stop = threading.Event(), threading.Event()
+        self._outages: dict[str, int] = {}  # instance -> consecutive "tool down" failures
+        self._paused_until: dict[str, float] = {}  # instance -> monotonic time
         self._thread = threading.Thread(target=self._run, name="inbox-worker", daemon=True)
 
     def start(self) -> None:
@@ -86,6 +100,9 @@ class InboxWorker:
 
     def wake(self) -> None:
         self._wake.set()
+
+    def is_alive(self) -> bool:
+        return self._thread.is_alive()
 
     def stop(self, timeout: float = 15.0) -> None:
         """Finish the delivery in hand, hand the rest of the batch back, end the thread."""
@@ -108,16 +125,28 @@ class InboxWorker:
     def process_once(self) -> int:
         """Claim one batch and process it; return how many deliveries were claimed."""
         with self.store.session() as session:
-            claimed = claim_deliveries(session, self.worker_id, self.batch, self.lock_seconds)
+            claimed = claim_deliveries(
+                session, self.worker_id, self.batch, self.lock_seconds, exclude=self._paused()
+            )
+        waiting: list[int] = []
         for index, delivery in enumerate(claimed):
             if self._stop.is_set():
-                rest = [d.id for d in claimed[index:]]
-                with self.store.session() as session:
-                    release_claims(session, rest, self.worker_id)
+                waiting.extend(d.id for d in claimed[index:])
                 break
+            if delivery.connector in self._paused():  # its tool went down earlier in the batch
+                waiting.append(delivery.id)
+                continue
             with bound(connector=delivery.connector, delivery=delivery.delivery_id):
                 self._process(delivery)
-        return len(claimed)
+        if waiting:
+            with self.store.session() as session:
+                release_claims(session, waiting, self.worker_id)
+        return len(claimed) - len(waiting)
+
+    def _paused(self) -> list[str]:
+        """Instances whose tool was unreachable a moment ago: their deliveries wait."""
+        now = time.monotonic()
+        return [name for name, until in self._paused_until.items() if until > now]
 
     def _process(self, delivery: Delivery) -> None:
         connector = self.connectors.get(delivery.connector)
@@ -125,13 +154,23 @@ class InboxWorker:
             self._park(delivery, f"no enabled connector instance {delivery.connector!r}")
             return
         request = WebhookRequest("POST", "", dict(delivery.headers), delivery.body)
-        try:
+        try:  # the one parse of this delivery, and the re-reads its events ask for
             events = connector.parse_webhook(request)
+            fetched = _refresh(connector, events)
         except WebhookPayloadError as exc:
             self._park(delivery, f"unparseable delivery: {exc}")
             return
+        except ConnectorError as exc:
+            if isinstance(exc, RequestFailed):  # the tool refused this request: not an outage
+                self._failed(delivery, exc)
+            else:
+                self._tool_down(delivery, exc)
+            return
+        except Exception as exc:
+            self._failed(delivery, exc)
+            return
+        self._tool_back(delivery.connector)
         try:
-            fetched = _refresh(connector, events)
             with self.store.session() as session:
                 changed = apply_events(session, delivery.connector, events, fetched)
                 if not finish_delivery(session, delivery.id, worker=self.worker_id):
@@ -143,9 +182,32 @@ class InboxWorker:
             self._failed(delivery, exc)
             return
         self._count(delivery, "applied")
-        log.info("delivery applied", events=len(events), changed=changed, attempt=delivery.attempts)
+        log.info(
+            "delivery applied", events=len(events), changed=len(changed), attempt=delivery.attempts
+        )
         if changed:
-            self.on_changed(delivery.connector)
+            self.on_changed(delivery.connector, changed)
+
+    def _tool_down(self, delivery: Delivery, exc: ConnectorError) -> None:
+        """The tool is unreachable: this delivery and the instance's others wait (backoff),
+        however long the outage lasts; none is parked for it."""
+        error = f"{type(exc).__name__}: {exc}"
+        outages = self._outages.get(delivery.connector, 0) + 1
+        self._outages[delivery.connector] = outages
+        delay = self.retry.delay(outages)
+        self._paused_until[delivery.connector] = time.monotonic() + delay
+        with self.store.session() as session:
+            retry_delivery(session, delivery.id, error, delay, worker=self.worker_id)
+        self._count(delivery, "retried")
+        if outages == 1:
+            log.warning("tool unavailable; deliveries wait", error=error, retry_in=delay)
+        else:
+            log.debug("tool still unavailable", error=error, retry_in=delay)
+
+    def _tool_back(self, instance: str) -> None:
+        if self._outages.pop(instance, 0):
+            self._paused_until.pop(instance, None)
+            log.info("tool reachable again; deliveries resume", connector=instance)
 
     def _failed(self, delivery: Delivery, exc: Exception) -> None:
         error = f"{type(exc).__name__}: {exc}"
@@ -170,15 +232,19 @@ class InboxWorker:
 
 
 def _refresh(connector: Connector[Any], events: Sequence[WebhookEvent]) -> dict[str, Task]:
-    """Re-read the tasks of REFRESH events from the tool (outside any transaction)."""
-    ids = [
+    """Re-read the tasks of REFRESH events from the tool (outside any transaction).
+
+    Only the ids asked for are kept: `fetch` omits tasks that are missing or outside the
+    instance's scope, and those must not be stored."""
+    ids = {
         e.external_id
         for e in events
         if e.kind is EventKind.REFRESH and e.external_id and not e.own_echo
-    ]
+    }
     if not ids:
         return {}
-    return {task.external_id: task for task in connector.fetch(sorted(set(ids)))}
+    fetched = connector.fetch(sorted(ids))
+    return {task.external_id: task for task in fetched if task.external_id in ids}
 
 
 def apply_events(
@@ -186,40 +252,40 @@ def apply_events(
     instance: str,
     events: Sequence[WebhookEvent],
     fetched: Mapping[str, Task],
-) -> bool:
-    """Apply events in order; True when the store changed in a way that needs a push.
+) -> list[str]:
+    """Apply events in order; return the external ids of the tasks whose stored state
+    changed in a way that needs a push (the push's trigger), in first-change order.
 
     The bridge's own echoes are dropped. An event older than what the store holds for its task
-    (a replica applied a later delivery first) is dropped too, so per-task order holds.
+    (a replica applied a later delivery first) is dropped too, so per-task order holds. A
+    re-read task that `fetch` omitted (gone, or outside the instance's scope) is not stored;
+    if the store had it, it is marked deleted.
     """
-    changed = False
+    changed: dict[str, None] = {}
     for event in events:
-        if event.own_echo or event.kind is EventKind.IGNORE:
+        ref = event.external_id or (event.task.external_id if event.task else None)
+        if event.own_echo or event.kind is EventKind.IGNORE or not ref:
             continue
-        if event.kind is EventKind.DELETE and event.external_id:
-            mark_deleted(session, instance, [event.external_id])
-            changed = True
-        elif event.kind is EventKind.REFRESH and event.external_id:
-            task = fetched.get(event.external_id)
-            if task is None:  # the tool no longer has it (fetch omits missing ids)
-                mark_deleted(session, instance, [event.external_id])
-            else:
-                upsert_tasks(session, [task], run_id=None)
-            changed = True
-        elif (
-            event.kind is EventKind.UPSERT
-            and event.task is not None
-            and not _is_stale(session, instance, event.task)
-        ):
-            upsert_tasks(session, [event.task], run_id=None)
-            changed = True
-    return changed
+        if event.kind is EventKind.REFRESH:
+            task = fetched.get(ref)
+        elif event.kind is EventKind.UPSERT and not _is_stale(session, instance, event.task):
+            task = event.task
+        else:
+            task = None
+        if event.kind is EventKind.DELETE or (event.kind is EventKind.REFRESH and task is None):
+            if mark_deleted(session, instance, [ref]):
+                changed[clean_text(ref)] = None
+        elif task is not None and upsert_tasks(session, [task], run_id=None).changed:
+            changed[clean_text(task.external_id)] = None
+    return list(changed)
 
 
-def _is_stale(session: Session, instance: str, task: Task) -> bool:
+def _is_stale(session: Session, instance: str, task: Task | None) -> bool:
+    if task is None:
+        return True
     stored = session.scalar(
         select(TaskRow.updated_at).where(
-            TaskRow.connector == instance, TaskRow.external_id == task.external_id
+            TaskRow.connector == instance, TaskRow.external_id == clean_text(task.external_id)
         )
     )
     return stored is not None and task.updated_at is not None and stored > task.updated_at

@@ -30,10 +30,14 @@ from okrbridge.logs import get_logger
 from okrbridge.store.db import Store
 from okrbridge.store.models import utcnow
 from okrbridge.store.repos.inbox import INBOX
+from okrbridge.store.text import clean, clean_text
 
-__all__ = ["InboxWriter", "add_deliveries"]
+__all__ = ["InboxWriter", "Row", "add_deliveries"]
 
 log = get_logger(__name__)
+
+Row = tuple[str, str, Mapping[str, str], bytes, str]
+"""A delivery to store: connector instance, delivery id, kept headers, body, event name."""
 
 
 @dataclass
@@ -42,6 +46,7 @@ class _Pending:
     delivery_id: str
     headers: Mapping[str, str]
     body: bytes
+    event: str = ""
     future: Future[bool] = field(default_factory=Future)
 
 
@@ -75,9 +80,16 @@ class InboxWriter:
             self._checkpointer.start()
 
     def submit(
-        self, connector: str, delivery_id: str, headers: Mapping[str, str], body: bytes
+        self,
+        connector: str,
+        delivery_id: str,
+        headers: Mapping[str, str],
+        body: bytes,
+        *,
+        event: str = "",
     ) -> Future[bool]:
-        pending = _Pending(connector, delivery_id, headers, body)
+        """Queue a delivery (`headers` already cut down to what the inbox keeps)."""
+        pending = _Pending(connector, delivery_id, headers, body, event)
         if self._closed:
             pending.future.set_exception(RuntimeError("the inbox writer is stopped"))
         else:
@@ -120,7 +132,7 @@ class InboxWriter:
                 return
 
     def _write(self, batch: list[_Pending]) -> None:
-        rows = [(p.connector, p.delivery_id, p.headers, p.body) for p in batch]
+        rows = [(p.connector, p.delivery_id, p.headers, p.body, p.event) for p in batch]
         try:
             new = self._insert(rows)
         except Exception as exc:  # the store is down: every request of the batch gets 503
@@ -135,7 +147,7 @@ class InboxWriter:
         for pending, is_new in zip(batch, new, strict=True):
             pending.future.set_result(is_new)
 
-    def _insert(self, rows: Sequence[tuple[str, str, Mapping[str, str], bytes]]) -> list[bool]:
+    def _insert(self, rows: Sequence[Row]) -> list[bool]:
         for attempt in (1, 2):
             connection = self._connect()
             try:
@@ -191,10 +203,9 @@ class InboxWriter:
 _STATEMENTS: dict[str, Any] = {}
 
 
-def add_deliveries(
-    session: Session, rows: Sequence[tuple[str, str, Mapping[str, str], bytes]]
-) -> list[bool]:
-    """Store many deliveries in one executemany INSERT ... ON CONFLICT DO NOTHING; for each,
+def add_deliveries(session: Session, rows: Sequence[Row]) -> list[bool]:
+    """Store many deliveries (connector, delivery id, headers, body, event) in one executemany
+    INSERT ... ON CONFLICT DO NOTHING; for each,
     True when it was new (False: its delivery id was stored before, or earlier in `rows`).
 
     `inbox.add_delivery` builds one statement per row (about 1 ms of Python each); this is
@@ -203,29 +214,28 @@ def add_deliveries(
     return _add(session.connection(), rows)
 
 
-def _add(
-    connection: Connection, rows: Sequence[tuple[str, str, Mapping[str, str], bytes]]
-) -> list[bool]:
+def _add(connection: Connection, rows: Sequence[Row]) -> list[bool]:
     if not rows:
         return []
     stmt = _insert_statement(connection.dialect.name)
     at = utcnow()
+    # Text as every store keeps it (okrbridge.store.text); the body stays the bytes received.
+    keys = [(clean_text(row[0]), clean_text(row[1])) for row in rows]
     first: dict[tuple[str, str], int] = {}
     params = []
-    for index, (connector, delivery_id, headers, body) in enumerate(rows):
+    for index, ((connector, delivery_id), (_, _, headers, body, event)) in enumerate(
+        zip(keys, rows, strict=True)
+    ):
         if (connector, delivery_id) in first:
             continue
         first[(connector, delivery_id)] = index
         params.append(
             {"connector": connector, "delivery_id": delivery_id, "received_at": at,
-             "headers": dict(headers), "body": body, "status": "pending", "attempts": 0,
-             "next_attempt_at": at}
+             "headers": clean(dict(headers)), "body": body, "status": "pending", "attempts": 0,
+             "next_attempt_at": at, "event": clean_text(event)[:100]}
         )  # fmt: skip
     inserted = {(row[0], row[1]) for row in connection.execute(stmt, params)}
-    return [
-        (connector, delivery_id) in inserted and first[(connector, delivery_id)] == index
-        for index, (connector, delivery_id, _, _) in enumerate(rows)
-    ]
+    return [key in inserted and first[key] == index for index, key in enumerate(keys)]
 
 
 def _insert_statement(dialect: str) -> Any:

@@ -16,10 +16,22 @@ Choices worth knowing (each documented where it is made):
   are due by the end of their day.
 - Status (`status`, `rollup`): a check-in's confidence overrides the computed status until the
   next check-in, except once the target is reached.
-- Forecast (`forecast`): least squares over the history plus the current value at `now`.
+- Forecast (`forecast`): least squares over the history plus the current value at `now`, only
+  once it spans 3 days and 10% of the timeframe, clamped to what the metric allows.
+- Explanations (`explain`): per task, each rule's verdict condition by condition; per task
+  set, the initiatives and rules that match nothing.
 """
 
 from .evaluation import Evaluation, History, evaluate, latest_checkins
+from .explain import (
+    ConditionCheck,
+    RuleCheck,
+    RuleRef,
+    TaskExplanation,
+    Unmatched,
+    explain_task,
+    unmatched,
+)
 from .forecast import linear_forecast
 from .matching import RESERVED_LABEL_SLUGS, TaskMapping, TaskMatcher, map_tasks
 from .measures import Measure, measure_initiatives, measure_manual, measure_tasks
@@ -34,20 +46,26 @@ __all__ = [
     "DEFAULT_WEIGHTS",
     "RESERVED_LABEL_SLUGS",
     "Assessment",
+    "ConditionCheck",
     "Evaluation",
     "History",
     "Measure",
     "Pace",
+    "RuleCheck",
+    "RuleRef",
+    "TaskExplanation",
     "TaskKey",
     "TaskMapping",
     "TaskMatcher",
     "TaskView",
+    "Unmatched",
     "assess_key_result",
     "assess_objective",
     "category_of",
     "elapsed_share",
     "evaluate",
     "expected_pace",
+    "explain_task",
     "initiative_progress",
     "latest_checkins",
     "linear_forecast",
@@ -61,5 +79,6 @@ __all__ = [
     "status_from_lag",
     "status_text",
     "task_key",
+    "unmatched",
     "value_text",
 ]

@@ -21,6 +21,13 @@ from okrbridge.domain import (
     TaskRef,
 )
 
+from .finite import (
+    DEFAULT_TOLERANCE,
+    finite_checkins,
+    finite_initiatives,
+    finite_objectives,
+    finite_or,
+)
 from .matching import TaskMapping, map_tasks
 from .measures import Measure, measure_initiatives, measure_manual, measure_tasks
 from .pace import as_utc
@@ -118,8 +125,13 @@ def evaluate(
     """Map `tasks` to initiatives once, then compute every initiative, key result and objective.
 
     Pure: nothing is read from the clock, the store or the tools; `now` fixes the moment.
+    Non-finite numbers (nan, inf) in the definitions, check-ins or tasks are made harmless
+    first, as `okrbridge.engine.finite` documents.
     `history` gives past values per key-result id for forecasts (the current value is added).
     """
+    objectives = finite_objectives(objectives)
+    initiatives = finite_initiatives(initiatives)
+    tolerance = finite_or(tolerance, DEFAULT_TOLERANCE)
     all_krs = [kr for objective in objectives for kr in objective.key_results]
     mapping = map_tasks(initiatives, tasks, key_results=all_krs, label_prefix=label_prefix)
     initiative_results = {
@@ -131,7 +143,7 @@ def evaluate(
         now=now,
         tolerance=tolerance,
         confidence_overrides=confidence_overrides,
-        checkins=latest_checkins(checkins, now),
+        checkins=latest_checkins(finite_checkins(checkins), now),
         history=history or {},
         mapping=mapping,
         initiatives=initiative_results,

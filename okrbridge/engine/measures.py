@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from math import isfinite
 
 from okrbridge.domain import CheckIn, InitiativeResult, KeyResult
 
@@ -69,6 +70,6 @@ def measure_tasks(key_result: KeyResult, tasks: Sequence[TaskView]) -> Measure:
     counted = [task for task in tasks if not task.excluded]
     if key_result.aggregate == "count":
         return Measure(float(len(counted)), f"{plural(len(counted), 'matching task')}")
-    total = sum(task.estimate or 0.0 for task in counted)
+    total = sum(task.estimate for task in counted if task.estimate and isfinite(task.estimate))
     text = f"{number_text(total)} points over {plural(len(counted), 'matching task')}"
     return Measure(total, text)

@@ -68,6 +68,8 @@ def progress_of(value: float, start: float, target: float) -> float:
     The same formula serves both directions: from 5% churn toward 3%, a value of 4% is half-way.
     """
     share = (value - start) / (target - start)
+    if share != share:  # nan: a non-finite value, start or target measures nothing
+        return 0.0
     return min(max(share, 0.0), 1.0)
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from math import isfinite
 
 from okrbridge.domain import (
     Initiative,
@@ -81,7 +82,7 @@ def tally(tasks: Sequence[TaskView]) -> TaskTally:
         slot = slots.get(task.status_category, 0)
         count[slot] += 1
         value = task.estimate
-        if value is None:
+        if value is None or not isfinite(value):  # a nan/inf estimate counts as missing
             missing[slot] += 1
         else:
             estimate[slot] += value

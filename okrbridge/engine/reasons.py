@@ -7,6 +7,7 @@ thousands separators for large ones; percent metrics carry `%`, currency its uni
 from __future__ import annotations
 
 from datetime import date
+from math import isfinite
 
 from okrbridge.domain import KRStatus, Metric
 
@@ -37,7 +38,10 @@ def status_text(status: KRStatus) -> str:
 
 
 def percent_text(share: float) -> str:
-    """A 0..1 share as a whole percent; never shows 100% short of 1, nor 0% above 0."""
+    """A 0..1 share as a whole percent; never shows 100% short of 1, nor 0% above 0.
+    A non-finite share (which the engine never passes) shows as `n/a`, never raises."""
+    if not isfinite(share):
+        return "n/a"
     shown = round(share * 100)
     if shown >= 100 and share < 1:
         return "99%"
@@ -47,7 +51,9 @@ def percent_text(share: float) -> str:
 
 
 def number_text(value: float) -> str:
-    """A number rounded for reading: `1,250`, `42`, `12.5`, `0.75`."""
+    """A number rounded for reading: `1,250`, `42`, `12.5`, `0.75` (`n/a` when not finite)."""
+    if not isfinite(value):
+        return "n/a"
     size = abs(value)
     if size >= 1000:
         return f"{value:,.0f}"

@@ -17,7 +17,10 @@ from okrbridge.domain import MatchRule, StatusCategory
 
 from .taskview import TaskView, category_of
 
-__all__ = ["CompiledRule", "RuleIndex", "compile_rule"]
+__all__ = ["PROJECT_FIELD", "CompiledRule", "RuleIndex", "compile_rule", "in_container"]
+
+PROJECT_FIELD = "project"
+"""The task field a rule's `project` tests (GitHub items: `owner/number` of their project)."""
 
 
 def _folded(value: str | Sequence[str] | None) -> frozenset[str] | None:
@@ -42,6 +45,7 @@ class CompiledRule:
     target: int
     connector: str | None
     containers: frozenset[str] | None
+    """Case-folded; the task's container or any of its aliases must be one of them."""
     labels_any: frozenset[str]
     labels_all: frozenset[str]
     labels_none: frozenset[str]
@@ -50,6 +54,8 @@ class CompiledRule:
     assignees: frozenset[str] | None
     title: re.Pattern[str] | None
     fields: tuple[tuple[str, str], ...]
+    projects: frozenset[str] | None = None
+    """Case-folded `owner/number` values, tested against `task.fields["project"]`."""
     unconditional: bool = field(init=False)
     """No condition left to test (often so once filed in the index): matches every task."""
 
@@ -61,6 +67,7 @@ class CompiledRule:
             self.categories,
             self.assignees,
             self.title,
+            self.projects,
         )
         unconditional = all(c is None for c in conditions) and not (
             self.labels_any or self.labels_all or self.labels_none or self.fields
@@ -74,7 +81,7 @@ class CompiledRule:
         """
         if self.connector is not None and task.connector != self.connector:
             return False
-        if self.containers is not None and task.container.casefold() not in self.containers:
+        if self.containers is not None and not in_container(self.containers, task):
             return False
         if self.labels_any and self.labels_any.isdisjoint(labels):
             return False
@@ -94,7 +101,18 @@ class CompiledRule:
             return False
         if self.title is not None and self.title.search(task.title) is None:
             return False
+        if self.projects is not None:
+            project = task.fields.get(PROJECT_FIELD)
+            if project is None or str(project).casefold() not in self.projects:
+                return False
         return not self.fields or _fields_match(self.fields, task.fields)
+
+
+def in_container(containers: frozenset[str], task: TaskView) -> bool:
+    """True when the task's container or one of its aliases is in `containers` (case-folded)."""
+    if task.container.casefold() in containers:
+        return True
+    return any(alias.casefold() in containers for alias in task.container_aliases)
 
 
 def _fields_match(wanted: tuple[tuple[str, str], ...], values: Mapping[str, object]) -> bool:
@@ -119,6 +137,7 @@ def compile_rule(rule: MatchRule, target: int) -> CompiledRule:
         assignees=_folded(rule.assignee),
         title=re.compile(rule.title_regex) if rule.title_regex is not None else None,
         fields=tuple((name, value.casefold()) for name, value in sorted(rule.field.items())),
+        projects=_folded(rule.project),
     )
 
 
@@ -153,6 +172,9 @@ def _options(rule: CompiledRule) -> list[_Option]:
     for label in rule.labels_all:
         rest = replace(rule, labels_all=rule.labels_all - {label})
         options.append(_Option("label", frozenset([label]), rest))
+    if rule.projects is not None:
+        keys = frozenset((PROJECT_FIELD, project) for project in rule.projects)
+        options.append(_Option("field", keys, replace(rule, projects=None)))
     for item in rule.fields:
         rest = replace(rule, fields=tuple(other for other in rule.fields if other != item))
         options.append(_Option("field", frozenset([item]), rest))
@@ -209,6 +231,9 @@ class RuleIndex:
             rules = self.by_container.get(task.container.casefold())
             if rules is not None:
                 _collect(rules, task, labels, found)
+            for alias in task.container_aliases:
+                if rules := self.by_container.get(alias.casefold()):
+                    _collect(rules, task, labels, found)
         if labels:
             by_label = self.by_label
             for label in labels & self.label_keys:

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -24,7 +25,8 @@ from okrbridge.domain import (
     Objective,
 )
 
-from .forecast import linear_forecast
+from .finite import finite_or, measurable
+from .forecast import history_shortfall, linear_forecast, plausible_bounds
 from .measures import Measure
 from .pace import (
     Pace,
@@ -57,14 +59,24 @@ class Assessment:
 def assess_key_result(
     key_result: KeyResult, objective: Objective, measure: Measure, context: Assessment
 ) -> KeyResultResult:
-    """Progress, expected progress, status, reason and forecast of one key result."""
+    """Progress, expected progress, status, reason and forecast of one key result.
+
+    A key result whose start or target is not a finite number (or that has them equal) stays
+    `not_started` and says so;
+    a non-finite measured value counts as no value.
+    """
     now = as_utc(context.now)
+    if not measurable(key_result):
+        return _unmeasurable(key_result, objective, context)
+    if measure.value is not None and not math.isfinite(measure.value):
+        measure = Measure(value=None, text="the value is not a finite number")
     tolerance = key_result.tolerance if key_result.tolerance is not None else context.tolerance
     pace = expected_pace(key_result, objective, now)
     value = measure.value
     progress = 0.0 if value is None else progress_of(value, key_result.start, key_result.target)
     status, reason = _computed(key_result, objective, measure, progress, pace, tolerance, now)
     status, reason = _override(status, reason, context)
+    forecast, forecast_note = _forecast(key_result, objective, value, context)
     return KeyResultResult(
         id=key_result.id,
         objective_id=objective.id,
@@ -78,7 +90,32 @@ def assess_key_result(
         expected_progress=pace.expected,
         status=status,
         reason=reason,
-        forecast=_forecast(key_result, objective, value, context),
+        forecast=forecast,
+        forecast_note=forecast_note,
+        initiative_ids=context.initiative_ids,
+    )
+
+
+def _unmeasurable(
+    key_result: KeyResult, objective: Objective, context: Assessment
+) -> KeyResultResult:
+    reason = (
+        "start or target is not a finite number (or they are equal), so progress cannot be "
+        "measured; fix them in the configuration"
+    )
+    return KeyResultResult(
+        id=key_result.id,
+        objective_id=objective.id,
+        title=key_result.title,
+        value=None,
+        start=finite_or(key_result.start, 0.0),
+        target=finite_or(key_result.target, 0.0),
+        unit=key_result.unit,
+        metric=key_result.metric,
+        progress=0.0,
+        expected_progress=0.0,
+        status=KRStatus.NOT_STARTED,
+        reason=join([reason], KRStatus.NOT_STARTED),
         initiative_ids=context.initiative_ids,
     )
 
@@ -144,16 +181,39 @@ def _override(status: KRStatus, reason: str, context: Assessment) -> tuple[KRSta
 
 def _forecast(
     key_result: KeyResult, objective: Objective, value: float | None, context: Assessment
-) -> Forecast | None:
-    if value is None:
-        return None
+) -> tuple[Forecast | None, str | None]:
+    """The forecast, or None with the reason when the history is too thin to make one."""
+    if value is None or not math.isfinite(value):
+        return None, None
     now = as_utc(context.now)
-    points = [(moment, past) for moment, past in context.history if as_utc(moment) <= now]
+    points = [
+        (moment, past)
+        for moment, past in context.history
+        if as_utc(moment) <= now and math.isfinite(past)
+    ]
     points.append((now, value))
-    return linear_forecast(
+    timeframe_start, end = day_start(objective.start), day_end(objective.end)
+    shortfall = history_shortfall(
+        (moment for moment, _ in points), timeframe_start=timeframe_start, end=end
+    )
+    if shortfall is not None:
+        return None, shortfall
+    bounds = plausible_bounds(
+        start=key_result.start,
+        target=key_result.target,
+        metric=key_result.metric,
+        source=key_result.source,
+        observed=[past for _, past in points],
+    )
+    forecast = linear_forecast(
         points,
         start=key_result.start,
         target=key_result.target,
-        end=day_end(objective.end),
+        end=end,
         now=now,
+        bounds=bounds,
+        latest_date=(end + (end - timeframe_start)).date(),
     )
+    if forecast is None:  # values so extreme that the line overflows
+        return None, "no forecast: the recorded values give no usable trend"
+    return forecast, None

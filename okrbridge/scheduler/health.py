@@ -1,16 +1,23 @@
-"""Per connector instance health: last success, last error; a failure logged once, a recovery
-once (not on every failing run)."""
+"""Health: per connector instance (last success, last error; a failure logged once, a
+recovery once), the scheduler's heartbeat, and a write probe of the store for readiness."""
 
 from __future__ import annotations
 
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from okrbridge.logs import get_logger
+from sqlalchemy import Table
 
-__all__ = ["ConnectorHealth", "HealthBoard"]
+from okrbridge.logs import get_logger
+from okrbridge.store.db import Store
+from okrbridge.store.models import LeaseRow
+from okrbridge.store.repos._sql import upsert_insert
+
+__all__ = ["PROBE_ROW", "ConnectorHealth", "HealthBoard", "SchedulerHeartbeat", "probe_write"]
 
 log = get_logger(__name__)
 
@@ -69,3 +76,46 @@ class HealthBoard:
 
     def as_dict(self) -> dict[str, dict[str, Any]]:
         return {name: health.as_dict() for name, health in self.by_instance.items()}
+
+
+class SchedulerHeartbeat:
+    """A tiny job the scheduler runs every `every` seconds (on an executor of its own, so busy
+    sync jobs do not delay it): when it has not run for `stale_after` seconds, the scheduler
+    is stuck (its thread died or hangs) and the process is not ready."""
+
+    def __init__(
+        self,
+        every: float = 5.0,
+        stale_after: float = 30.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.every, self.stale_after, self.clock = every, stale_after, clock
+        self.last = clock()  # counted from start-up: the first beat comes `every` later
+
+    def beat(self) -> None:
+        self.last = self.clock()
+
+    def problem(self) -> str | None:
+        """Why the scheduler is not healthy, or None."""
+        silent = self.clock() - self.last
+        if silent > self.stale_after:
+            return f"scheduler stuck: no heartbeat for {silent:.0f} s"
+        return None
+
+
+PROBE_ROW = "readiness-probe"
+"""The row of the `leases` table that readiness probes write (one row for every replica)."""
+
+
+def probe_write(store: Store, holder: str) -> None:
+    """Write and commit one small row: raises when the store cannot be written (read-only,
+    disk full, locked past its timeout, a replica that cannot reach the primary)."""
+    table: Table = LeaseRow.__table__  # type: ignore[assignment]
+    now = datetime.now(UTC)
+    with store.session() as session:
+        stmt = upsert_insert(session, table).values(name=PROBE_ROW, holder=holder, expires_at=now)
+        session.execute(
+            stmt.on_conflict_do_update(
+                index_elements=[table.c.name], set_={"holder": holder, "expires_at": now}
+            )
+        )

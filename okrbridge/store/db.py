@@ -89,7 +89,14 @@ def make_engine(url: str | URL, **kwargs: Any) -> Engine:
     options.update(kwargs)
     try:
         engine = create_engine(parsed, **options)
-    except (ArgumentError, NoSuchModuleError, ImportError) as exc:
+    except ImportError as exc:
+        if parsed.get_backend_name() == "postgresql":
+            raise StoreError(
+                f"cannot use store {redact_url(parsed)}: the PostgreSQL driver (psycopg) is not "
+                "installed; install it with: pip install 'okrbridge[postgres]'"
+            ) from exc
+        raise StoreError(f"cannot use store {redact_url(parsed)}: {exc}") from exc
+    except (ArgumentError, NoSuchModuleError) as exc:
         raise StoreError(f"cannot use store {redact_url(parsed)}: {exc}") from exc
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_on_connect)

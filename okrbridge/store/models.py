@@ -144,6 +144,8 @@ class TaskRow(Base):
     url: Mapped[str] = mapped_column(Text, default="")
     title: Mapped[str] = mapped_column(Text, default="")
     container: Mapped[str] = mapped_column(String(200), default="")
+    container_aliases: Mapped[list[str]] = mapped_column(JSON, default=list)
+    """Other ways a person writes the container (migration 0005)."""
     status_name: Mapped[str] = mapped_column(String(200), default="")
     status_category: Mapped[str] = mapped_column(String(20), default="todo")
     excluded: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -250,7 +252,7 @@ class SyncRunRow(Base):
     kind: Mapped[str] = mapped_column(String(20))
     """`incremental`, `full`, `webhook` or `cleanup`."""
     status: Mapped[str] = mapped_column(String(20), default="running")
-    """`running`, `ok` or `failed`."""
+    """`running`, `ok`, `failed` or `interrupted` (stopped, or its process died)."""
     dry_run: Mapped[bool] = mapped_column(Boolean, default=False)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
@@ -350,8 +352,11 @@ class InboxRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     connector: Mapped[str] = mapped_column(String(100))
     delivery_id: Mapped[str] = mapped_column(String(200))
+    event: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    """The tool's event name, as the request path screened it."""
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     headers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    """Only the allowed headers (`okrbridge.web.headers`): signature, event, delivery id."""
     body: Mapped[bytes] = mapped_column(LargeBinary)
     status: Mapped[str] = mapped_column(String(20), default="pending")
     """`pending`, `done`, `parked`."""

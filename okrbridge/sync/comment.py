@@ -97,6 +97,8 @@ def _kr_lines(ctx: CommentContext) -> list[str]:
                 f"  Forecast: {format_value(kr.forecast.projected_value, kr)} at the end "
                 f"of the timeframe{when}"
             )
+        elif kr.forecast_note:
+            lines.append(f"  Forecast: {kr.forecast_note}")
         if ctx.dashboard_url:
             lines.append(
                 f"  [Open in the OKR dashboard]({ctx.dashboard_url.rstrip('/')}/kr/{kr.id})"

@@ -10,9 +10,11 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy.exc import DBAPIError
 
 from okrbridge import __version__
 from okrbridge.logs import get_logger
+from okrbridge.scheduler.health import probe_write
 from okrbridge.store.migrate import is_current
 from okrbridge.web.receiver import Receive, Scope, Send, WebhookReceiver, webhook_router
 from okrbridge.web.state import WebState
@@ -65,25 +67,44 @@ def _add_probes(app: FastAPI, state: WebState) -> None:
     @app.get(
         "/readyz",
         tags=["health"],
-        summary="Readiness: store reachable, migrations current; connector health",
-        responses={503: {"description": "Store unreachable or migrations pending."}},
-    )
+        summary="Readiness: store writable, migrations current, scheduler alive; connectors",
+        responses={
+            503: {"description": "Store unreachable or read-only, migrations pending, or the "
+                  "scheduler stuck."}
+        },
+    )  # fmt: skip
     def readyz() -> JSONResponse:
         body: dict[str, Any] = {"store": "ok", "connectors": state.health.as_dict()}
-        try:
-            state.store.ping()
-            current = is_current(state.store)
-        except Exception as exc:
-            body["store"] = str(exc)
-            return JSONResponse({"status": "unavailable", **body}, status_code=503)
-        if not current:
-            body["store"] = "migrations pending: run `okrbridge db upgrade`"
+        problem = _store_problem(state)
+        if problem is None and state.heartbeat is not None:
+            body["scheduler"] = "ok"
+            if (stuck := state.heartbeat.problem()) is not None:
+                body["scheduler"] = stuck
+                return JSONResponse({"status": "unavailable", **body}, status_code=503)
+        if problem is not None:
+            body["store"] = problem
             return JSONResponse({"status": "unavailable", **body}, status_code=503)
         return JSONResponse({"status": "ready", **body})
 
     @app.get("/metrics", tags=["health"], summary="Prometheus metrics")
     def metrics() -> Response:
         return Response(generate_latest(state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+
+def _store_problem(state: WebState) -> str | None:
+    """Why the store is not usable (unreachable, behind on migrations, not writable), or None."""
+    try:
+        state.store.ping()
+        if not is_current(state.store):
+            return "migrations pending: run `okrbridge db upgrade`"
+    except Exception as exc:
+        return str(exc)
+    try:
+        probe_write(state.store, state.process)  # a cheap write: one row, one commit
+    except Exception as exc:
+        reason = exc.orig if isinstance(exc, DBAPIError) else exc  # not the SQL statement
+        return f"store cannot be written: {reason}"
+    return None
 
 
 def _mount_dashboard(app: FastAPI, state: WebState) -> None:

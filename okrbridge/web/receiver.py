@@ -1,4 +1,10 @@
-"""`POST /webhooks/{instance}`: verify, parse, store the raw delivery, answer 202.
+"""`POST /webhooks/{instance}`: verify, screen, store the raw delivery, answer 202.
+
+The request path never waits on a tool: it checks the size, the signature
+(`Connector.verify_webhook`) and screens the delivery (`Connector.screen_webhook`: delivery id,
+event, handled or ignored), all without I/O; then the durable inbox (which de-duplicates by
+delivery id) and 202. Everything that needs the tool (identities, echo detection, the full
+parse) happens in the inbox worker.
 
 Bad input never yields a 500: too large 413 (checked while the body streams in), missing or
 bad signature 401 (no detail), not plausibly from the tool 400, unknown instance 404.
@@ -17,6 +23,7 @@ import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -25,16 +32,23 @@ from starlette.requests import ClientDisconnect
 
 from okrbridge.connector.base import (
     Connector,
-    EventKind,
-    WebhookEvent,
     WebhookPayloadError,
     WebhookRequest,
+    WebhookScreening,
 )
-from okrbridge.connector.errors import ConnectorError
-from okrbridge.logs import get_logger
+from okrbridge.logs import Throttle, get_logger
+from okrbridge.store.text import clean, clean_text
+from okrbridge.web.headers import inbox_headers
 from okrbridge.web.state import WebState
 
-__all__ = ["PATH_PREFIX", "BodyTooLargeError", "WebhookReceiver", "read_capped", "webhook_router"]
+__all__ = [
+    "PATH_PREFIX",
+    "BodyTooLargeError",
+    "Refusal",
+    "WebhookReceiver",
+    "read_capped",
+    "webhook_router",
+]
 
 log = get_logger(__name__)
 
@@ -57,8 +71,18 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
     401: {"description": "Missing or invalid signature."},
     404: {"description": "No enabled connector instance of that name."},
     413: {"description": "Body larger than web.max_body_bytes."},
-    503: {"description": "The store (or the tool) is unavailable; the tool should redeliver."},
+    503: {"description": "The store is unavailable; the tool should redeliver."},
 }
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A delivery turned away: its status, the reason logged, and what the sender is told
+    (the reason itself unless `public` says otherwise: a 401 gets no detail)."""
+
+    status: int
+    reason: str
+    public: str = ""
 
 
 class BodyTooLargeError(Exception):
@@ -92,14 +116,16 @@ async def _asgi_chunks(receive: Receive) -> AsyncIterator[bytes]:
 class WebhookReceiver:
     """Receives deliveries for the connectors of one daemon (`state.connectors`).
 
-    Verification and parsing run on a small thread pool, off the event loop: a connector may
-    do I/O there (GitHub looks up its bot login once, Trello its member id).
+    Verification and screening run on a small thread pool, off the event loop: an HMAC over
+    a large body or a JSON decode would otherwise hold every other request up. Neither does
+    I/O (the contract of `verify_webhook` and `screen_webhook`).
     """
 
     def __init__(self, state: WebState, *, check_threads: int = 8) -> None:
         self.state = state
         self.cap = state.config.web.max_body_bytes
         self._checks = ThreadPoolExecutor(check_threads, thread_name_prefix="webhook-check")
+        self.throttle = Throttle(limit=10, window=60.0)
 
     @staticmethod
     def instance_of(scope: Scope) -> str | None:
@@ -121,7 +147,7 @@ class WebhookReceiver:
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         url = str(URL(scope=scope))  # as Starlette builds it: Trello signs body + callback URL
         status, payload = await self.answer(instance, url, headers, _asgi_chunks(receive))
-        body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+        body = _json(payload).encode()
         await send(
             {
                 "type": "http.response.start",
@@ -141,28 +167,61 @@ class WebhookReceiver:
         """Status and JSON payload for one delivery; 202 only once it is durably stored."""
         connector = self.state.connectors.get(instance)
         if connector is None:
-            return 404, {"error": "unknown connector instance"}
+            return self.refuse(instance, Refusal(404, "unknown connector instance"))
         try:
             body = await read_capped(chunks, headers.get("content-length"), self.cap)
         except BodyTooLargeError:
-            return 413, {"error": f"body larger than {self.cap} bytes"}
+            return self.refuse(instance, Refusal(413, f"body larger than {self.cap} bytes"))
         except ClientDisconnect:
-            return 400, {"error": "client disconnected"}
+            return self.refuse(instance, Refusal(400, "client disconnected"))
         delivery = WebhookRequest("POST", url, headers, body)
         loop = asyncio.get_running_loop()
         outcome = await loop.run_in_executor(self._checks, _check, connector, delivery)
-        if not isinstance(outcome, list):
-            return outcome
-        if not outcome or all(e.kind is EventKind.IGNORE for e in outcome):
+        if isinstance(outcome, Refusal):
+            return self.refuse(instance, outcome)
+        delivery_id = _storable_id(outcome.delivery_id, body)
+        if not outcome.handled:
+            reason = outcome.reason or "event not handled"
+            self.note("webhook ignored", instance, reason, delivery_id, outcome.event, 202)
             return 202, {"status": "ignored"}
-        delivery_id = outcome[0].delivery_id or "sha256:" + hashlib.sha256(body).hexdigest()
-        future = self.state.writer.submit(instance, delivery_id, headers, body)
+        kept = inbox_headers(headers, connector.webhook_headers)  # never credentials
+        future = self.state.writer.submit(instance, delivery_id, kept, body, event=outcome.event)
         try:
             new = await asyncio.wrap_future(future)
-        except Exception:
+        except Exception:  # the writer logged why
             return 503, {"error": "store unavailable"}
         log.debug("delivery stored", connector=instance, delivery=delivery_id, new=new)
         return 202, {"status": "accepted" if new else "duplicate", "delivery": delivery_id}
+
+    def refuse(self, instance: str, refusal: Refusal) -> Answer:
+        """Log a refused delivery (one line, rate-limited) and give the answer to send."""
+        self.note("webhook rejected", instance, refusal.reason, None, None, refusal.status)
+        return refusal.status, {"error": refusal.public or refusal.reason}
+
+    def note(
+        self,
+        what: str,
+        instance: str,
+        reason: str,
+        delivery: str | None,
+        event: str | None,
+        status: int,
+    ) -> None:
+        """One structured line per rejected or ignored delivery, at most `Throttle.limit` a
+        minute for each reason and instance; the next one says how many were suppressed."""
+        known = instance if instance in self.state.connectors else "unknown"
+        suppressed = self.throttle.admit((what, known, reason.split(":", 1)[0]))
+        if suppressed is None:
+            return
+        fields: dict[str, Any] = {"connector": clean_text(instance)[:100], "status": status}
+        if delivery:
+            fields["delivery"] = delivery[:200]
+        if event:
+            fields["tool_event"] = clean_text(event)[:100]
+        if suppressed:
+            fields["suppressed"] = suppressed
+        emit = log.warning if status >= 400 else log.info
+        emit(what, reason=clean_text(reason)[:300], **fields)
 
     def record(self, instance: str, status: int, started: float) -> None:
         """Count the answer (and time an acknowledgement) in the daemon's metrics."""
@@ -172,24 +231,44 @@ class WebhookReceiver:
             self.state.metrics.ack_seconds.labels(known).observe(time.perf_counter() - started)
 
 
-def _check(connector: Connector[Any], delivery: WebhookRequest) -> list[WebhookEvent] | Answer:
-    """Verify and parse; a refusal comes back as the answer to send."""
+MAX_DELIVERY_ID = 200
+"""The inbox's `delivery_id` column; a longer id is stored as its digest."""
+
+
+def _storable_id(delivery_id: str, body: bytes) -> str:
+    """The id as the store keeps it (no NUL, no lone surrogate; also in the answer and the
+    logs): the body's digest when the tool sends none, the id's own when it is too long."""
+    text = clean_text(delivery_id)
+    if not text:
+        return "sha256:" + hashlib.sha256(body).hexdigest()
+    if len(text) > MAX_DELIVERY_ID:
+        return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+    return text
+
+
+def _json(payload: dict[str, str]) -> str:
+    """The answer's JSON; its text normalised, as error messages may quote the delivery."""
+    return json.dumps(clean(payload), ensure_ascii=False, separators=(",", ":"))
+
+
+def _check(connector: Connector[Any], delivery: WebhookRequest) -> WebhookScreening | Refusal:
+    """Verify and screen (pure, no I/O); a refusal comes back as what to answer and log.
+
+    A connector that raises on odd input is answered 401 or 400 with one log line naming the
+    exception's type, never a traceback: whoever can post can otherwise fill the log (deeply
+    nested JSON raising RecursionError, say)."""
     try:
         if not connector.verify_webhook(delivery):
-            return 401, {"error": "unauthorized"}
-    except Exception:  # a connector bug on odd input must not become a 500
-        log.warning("webhook verification raised", connector=connector.instance, exc_info=True)
-        return 401, {"error": "unauthorized"}
+            return Refusal(401, "bad or missing signature", "unauthorized")
+    except Exception as exc:  # a connector bug on odd input must not become a 500
+        return Refusal(401, f"verification raised {type(exc).__name__}", "unauthorized")
     try:
-        return connector.parse_webhook(delivery)
+        return connector.screen_webhook(delivery)
     except WebhookPayloadError as exc:
-        return 400, {"error": f"not a {connector.name} delivery: {exc}"}
-    except ConnectorError as exc:  # the tool itself is unreachable: let it redeliver later
-        log.warning("webhook parsing needs the tool", connector=connector.instance, error=str(exc))
-        return 503, {"error": "tool unavailable"}
-    except Exception:  # implausible input that tripped the parser: answered as such
-        log.warning("webhook parsing raised", connector=connector.instance, exc_info=True)
-        return 400, {"error": f"not a {connector.name} delivery"}
+        return Refusal(400, f"not a {connector.name} delivery: {exc}")
+    except Exception as exc:  # implausible input that tripped the screening: answered as such
+        reason = f"not a {connector.name} delivery: screening raised {type(exc).__name__}"
+        return Refusal(400, reason)
 
 
 def webhook_router(receiver: WebhookReceiver) -> APIRouter:
@@ -211,7 +290,7 @@ def webhook_router(receiver: WebhookReceiver) -> APIRouter:
         )
         receiver.record(instance, status, started)
         return Response(
-            json.dumps(payload, ensure_ascii=False, separators=(",", ":")),
+            _json(payload),
             status_code=status,
             media_type="application/json",
         )

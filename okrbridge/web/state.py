@@ -10,7 +10,7 @@ from okrbridge.config.schema import Config
 from okrbridge.connector.base import Connector
 from okrbridge.daemon.metrics import DaemonMetrics
 from okrbridge.daemon.writer import InboxWriter
-from okrbridge.scheduler.health import HealthBoard
+from okrbridge.scheduler.health import HealthBoard, SchedulerHeartbeat
 from okrbridge.store.db import Store
 
 __all__ = ["WebState"]
@@ -31,3 +31,7 @@ class WebState:
     metrics: DaemonMetrics
     health: HealthBoard
     on_accepted: Callable[[], None] = field(default=lambda: None)
+    heartbeat: SchedulerHeartbeat | None = None
+    """The scheduler's heartbeat (None: this process runs no scheduler)."""
+    process: str = "okrbridge"
+    """Who writes the readiness probe (the daemon's id)."""

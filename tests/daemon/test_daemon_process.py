@@ -107,6 +107,9 @@ def test_daemon_syncs_pushes_after_webhooks_stops_cleanly_and_logs_no_secret(
     assert time.monotonic() - started < 30
     log = daemon.output()
     assert "single replica (SQLite store)" in log
+    # Off a terminal every line is JSON, the migration's note on a fresh store included.
+    records = [json.loads(line) for line in log.splitlines()]
+    assert any(r["event"] == "store migrated" for r in records)
     assert '"delivery": "***"' in log  # the masking really ran on that line
     for value in SECRETS.values():
         assert value not in log

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
+from okrbridge.connector.base import EventKind, WebhookEvent
 from okrbridge.daemon.worker import InboxWorker, RetryPolicy
+from okrbridge.domain import Task
+from okrbridge.sandbox import SandboxServer
 from okrbridge.store.db import Store
 from okrbridge.store.models import InboxRow, TaskRow
 from okrbridge.store.repos.inbox import add_delivery
@@ -28,13 +32,18 @@ class Harness:
     def __init__(self, store: Store, connector: Any) -> None:
         self.store = store
         self.changed: list[str] = []
+        self.triggers: list[tuple[str, ...]] = []
         self.worker = InboxWorker(
             store,
             {"mem": connector},
             worker_id="w1",
-            on_changed=self.changed.append,
+            on_changed=self.on_changed,
             retry=RetryPolicy(max_attempts=2, base_delay=0.0),
         )
+
+    def on_changed(self, instance: str, task_ids: Sequence[str]) -> None:
+        self.changed.append(instance)
+        self.triggers.append(tuple(task_ids))
 
     def add(self, delivery_id: str, body: bytes) -> None:
         with self.store.session() as session:
@@ -55,10 +64,11 @@ class Harness:
 
 
 @pytest.fixture
-def harness(store: Store) -> Harness:
+def harness(store: Store) -> Iterator[Harness]:
     tool = MemoryTool()
-    settings = MemorySettings(**tool.settings("http://127.0.0.1:9"))
-    return Harness(store, MemoryConnector("mem", settings, tool.env()))
+    with SandboxServer(tool.app) as server:  # the worker looks up the bot account there
+        settings = MemorySettings(**tool.settings(server.url))
+        yield Harness(store, MemoryConnector("mem", settings, tool.env()))
 
 
 def test_events_for_one_task_apply_in_order_and_once(harness: Harness) -> None:
@@ -72,6 +82,7 @@ def test_events_for_one_task_apply_in_order_and_once(harness: Harness) -> None:
     assert harness.inbox() == {d: ("done", 1, None) for d in ("D1", "D2", "D3")}
     assert harness.worker.process_once() == 0  # nothing is processed twice
     assert harness.changed == ["mem", "mem", "mem"]
+    assert harness.triggers == [("T1",), ("T1",), ("T1",)]  # what the push gets as trigger
 
 
 def test_an_older_event_never_overwrites_a_newer_one(harness: Harness) -> None:
@@ -131,3 +142,48 @@ def test_a_lost_claim_rolls_the_apply_back(harness: Harness, monkeypatch: Any) -
     harness.worker.process_once()
     assert harness.task("T4") is None  # another worker owns it now: nothing applied here
     assert harness.changed == []
+
+
+class ScopedConnector(MemoryConnector):
+    """Deliveries only name a task (REFRESH); `fetch` omits tasks outside the scope (as the
+    contract says) and, to be awkward, also returns one nobody asked for."""
+
+    in_scope: frozenset[str] = frozenset({"IN"})
+
+    def parse_webhook(self, request: Any) -> list[WebhookEvent]:
+        import json
+
+        payload = json.loads(request.body)
+        return [WebhookEvent(payload["delivery"], EventKind.REFRESH, payload["task"]["id"])]
+
+    def fetch(self, external_ids: Sequence[str]) -> list[Task]:
+        import json
+
+        wanted = [tid for tid in external_ids if tid in self.in_scope] + ["EXTRA"]
+        return [self._task(json.loads(delivery("x", tid))["task"]) for tid in wanted]
+
+
+def test_a_refreshed_task_outside_the_scope_is_not_stored(store: Store) -> None:
+    tool = MemoryTool()
+    with SandboxServer(tool.app) as server:
+        settings = MemorySettings(**tool.settings(server.url))
+        harness = Harness(store, ScopedConnector("mem", settings, tool.env()))
+        harness.add("S1", payload("S1", "OUT", seq=1))  # e.g. a Jira issue of another project
+        harness.add("S2", payload("S2", "IN", seq=2))
+        harness.worker.process_once()
+        assert harness.task("OUT") is None
+        assert harness.task("EXTRA") is None  # fetched, but not asked for
+        assert harness.task("IN") is not None
+        assert harness.triggers == [("IN",)]  # no push for what was not stored
+        ScopedConnector.in_scope = frozenset()  # IN leaves the scope (moved to another project)
+        try:
+            harness.add("S3", payload("S3", "IN", seq=3))
+            harness.worker.process_once()
+        finally:
+            ScopedConnector.in_scope = frozenset({"IN"})
+        task = harness.task("IN")
+        assert task is not None
+        assert task.deleted
+        assert {d: s for d, (s, _, _) in harness.inbox().items()} == {
+            "S1": "done", "S2": "done", "S3": "done",
+        }  # fmt: skip

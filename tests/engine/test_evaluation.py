@@ -143,11 +143,17 @@ def test_initiative_without_tasks_counts_as_zero() -> None:
 def test_history_feeds_the_forecast_with_the_current_value() -> None:
     goal = objective(key_result(id="kr1"))
     checkins = [CheckIn(key_result_id="kr1", value=45, at=NOW - timedelta(hours=1))]
-    history = {"kr1": [(at(date(2025, 1, 16)), 15.0), (at(date(2025, 4, 1)), 0.0)]}
+    history = {
+        "kr1": [
+            (at(date(2025, 1, 16)), 15.0),
+            (at(date(2025, 1, 31)), 30.0),
+            (at(date(2025, 4, 1)), 0.0),
+        ]
+    }
     result = evaluate([goal], [], [], checkins, history, now=NOW)
     forecast = result.key_results["kr1"].forecast
     assert forecast is not None
-    # Points (day 15, 15) and (day 45, 45); the one after `now` is ignored: value = day.
+    # Points on days 15, 30 and 45; the one after `now` is ignored: value = day.
     assert forecast.projected_value == pytest.approx(90)
     assert forecast.target_date == date(2025, 4, 11)  # day 100
 

@@ -198,4 +198,4 @@ def test_domain_task_satisfies_the_view_protocol() -> None:
     view: TaskView = task()  # checked by mypy; at run time, read every attribute once
     names = [name for name in TaskView.__dict__ if not name.startswith("_")]
     assert all(hasattr(view, name) for name in names)
-    assert len(names) == 12
+    assert len(names) == 13

@@ -29,8 +29,10 @@ from okrbridge.engine import (
     assess_key_result,
     assess_objective,
     evaluate,
+    explain_task,
     initiative_progress,
     map_tasks,
+    unmatched,
 )
 from okrbridge.engine.measures import Measure
 from tests.engine.builders import Q1_END, Q1_START, at, objective
@@ -219,6 +221,7 @@ rules = st.builds(
     MatchRule,
     connector=st.none() | st.sampled_from(["jira", "gh"]),
     container=one_or_more,
+    project=st.none() | st.sampled_from(["acme/1", "ACME/2"]) | st.just(["acme/2", "x/1"]),
     labels_any=few,
     labels_all=few,
     labels_none=few,
@@ -235,12 +238,17 @@ mapped_tasks = st.builds(
     external_id=st.uuids().map(str),
     key=st.just("K"),
     container=names,
+    container_aliases=st.lists(names, max_size=2).map(tuple),
     labels=st.lists(label_values, max_size=3).map(tuple),
     parent=st.none() | names,
     status_category=categories,
     assignees=st.lists(names, max_size=2).map(tuple),
     title=st.sampled_from(["abc", "cab", "Cb", ""]),
-    fields=st.dictionaries(st.sampled_from(["Team", "Area"]), names, max_size=2),
+    fields=st.dictionaries(
+        st.sampled_from(["Team", "Area", "project"]),
+        names | st.sampled_from(["acme/1", "Acme/2"]),
+        max_size=3,
+    ),
     deleted=st.booleans(),
 )
 
@@ -257,7 +265,9 @@ def naive_match(rule: MatchRule, task: Task) -> bool:
     fold = str.casefold
     checks = [
         rule.connector is None or task.connector == rule.connector,
-        (c := _one(rule.container)) is None or fold(task.container) in c,
+        (c := _one(rule.container)) is None
+        or bool(c & {fold(x) for x in (task.container, *task.container_aliases)}),
+        (j := _one(rule.project)) is None or fold(task.fields.get("project", "\0")) in j,
         not rule.labels_any or bool(labels & {fold(x) for x in rule.labels_any}),
         {fold(x) for x in rule.labels_all} <= labels,
         not labels & {fold(x) for x in rule.labels_none},
@@ -294,6 +304,20 @@ def test_indexed_mapping_equals_testing_every_rule(
         for n, rule_set in enumerate(rule_sets)
     ]
     mapping = map_tasks(inis, items)
+    matched_rules: set[tuple[str, int]] = set()
     for item in items:
         expected = naive_initiatives(inis, item)
         assert mapping.by_task.get((item.connector, item.external_id), frozenset()) == expected
+        # `explain` agrees with the engine, rule by rule and condition by condition.
+        explanation = explain_task(item, inis)
+        assert set(explanation.initiatives) == expected
+        for check in explanation.rules:
+            rule = inis[ids.index(check.rule.owner_id)].match[check.rule.index]
+            assert check.matched == (not item.deleted and naive_match(rule, item))
+            assert check.matched == all(condition.passed for condition in check.conditions)
+            if check.matched:
+                matched_rules.add((check.rule.owner_id, check.rule.index))
+    report = unmatched(inis, items)
+    every_rule = {(ini.id, n) for ini in inis for n in range(len(ini.match))}
+    assert {(ref.owner_id, ref.index) for ref in report.rules} == every_rule - matched_rules
+    assert set(report.initiatives) == {ini.id for ini in inis if not mapping.by_initiative[ini.id]}

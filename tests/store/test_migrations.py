@@ -60,7 +60,7 @@ def test_concurrent_upgrades_apply_once(db_url: str) -> None:
     outputs = [proc.communicate(timeout=120) for proc in procs]
     assert [proc.returncode for proc in procs] == [0, 0], [err for _, err in outputs]
     applied = sorted(out.strip() for out, _ in outputs)
-    assert applied[0] == ""
+    assert applied[0] == ""  # the second process found nothing left to apply
     assert applied[1].split(",")[-1] == head_revision()
     store = Store(db_url)
     assert is_current(store)

@@ -22,7 +22,7 @@ BODY = b"x" * 8000  # two pages and more per row
 
 
 def _write(writer: InboxWriter, ids: range) -> list[bool]:
-    futures = [writer.submit("mem", f"W{i}", {"h": "v"}, BODY) for i in ids]
+    futures = [writer.submit("mem", f"W{i}", {"h": "v"}, BODY, event="e") for i in ids]
     return [future.result(timeout=30) for future in futures]
 
 

@@ -88,3 +88,15 @@ def test_readyz_is_503_when_migrations_are_missing(web: Web) -> None:
     response = web.client.get("/readyz")
     assert response.status_code == 503
     assert "migrations pending" in response.json()["store"]
+
+
+def test_an_overlong_delivery_id_is_stored_as_its_digest_and_still_deduplicated(web: Web) -> None:
+    import hashlib
+
+    long_id = "L" * 500
+    body = delivery(long_id)
+    for expected in ("accepted", "duplicate"):
+        response = web.client.post("/webhooks/mem", content=body, headers=sign(body))
+        assert (response.status_code, response.json()["status"]) == (202, expected)
+    digest = "sha256:" + hashlib.sha256(long_id.encode()).hexdigest()
+    assert inbox_rows(web.store) == [(digest, body)]

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import Table, func, insert, select
+from sqlalchemy import Row, Table, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from okrbridge.domain import CheckIn, InitiativeResult, KRStatus, ObjectiveResult
@@ -63,7 +64,14 @@ def record_evaluation(
     run_id: int | None,
     at: datetime,
 ) -> None:
-    """Append one history row per key result, initiative and objective evaluated at `at`."""
+    """Record the key results, initiatives and objectives evaluated at `at`, thinned.
+
+    The daemon evaluates on every push, minutes apart; the history keeps one row per item per
+    UTC hour (the hour's last evaluation) and every change of status: an evaluation replaces
+    the item's latest row when that row is from the same hour, has the same status, and does
+    not itself mark a change of status (the row before it has that status too). So a status
+    change keeps the moment it happened, and the evaluation after it starts the hour's row.
+    """
     kr_rows = [
         {
             "key_result_id": kr.id,
@@ -101,13 +109,71 @@ def record_evaluation(
         }
         for o in objective_results
     ]
-    for table, rows in (
-        (KR_HISTORY, kr_rows),
-        (INITIATIVE_HISTORY, initiative_rows),
-        (OBJECTIVE_HISTORY, objective_rows),
+    for table, owner, rows in (
+        (KR_HISTORY, "key_result_id", kr_rows),
+        (INITIATIVE_HISTORY, "initiative_id", initiative_rows),
+        (OBJECTIVE_HISTORY, "objective_id", objective_rows),
     ):
-        if rows:
-            session.execute(insert(table), rows)
+        _record_thinned(session, table, owner, rows, at)
+
+
+def _record_thinned(
+    session: Session, table: Table, owner: str, rows: list[dict[str, Any]], at: datetime
+) -> None:
+    """Insert `rows`, or overwrite the owner's latest row where `record_evaluation` says so."""
+    if not rows:
+        return
+    latest = _latest_two(session, table, owner, [row[owner] for row in rows])
+    hour = _hour(at)
+    replace: list[dict[str, Any]] = []
+    insert_rows: list[dict[str, Any]] = []
+    has_status = "status" in table.c
+    for row in rows:
+        previous = latest.get(row[owner], [])
+        if (
+            len(previous) == 2
+            and _hour(previous[0].at) == hour
+            and (not has_status or previous[0].status == row["status"] == previous[1].status)
+        ):
+            replace.append({"row_id": previous[0].id, **{f"new_{k}": v for k, v in row.items()}})
+        else:
+            insert_rows.append(row)
+    if insert_rows:
+        session.execute(insert(table), insert_rows)
+    if replace:
+        values: dict[str, Any] = {name: bindparam(f"new_{name}") for name in rows[0]}
+        statement = update(table).where(table.c.id == bindparam("row_id")).values(values)
+        session.execute(statement, replace)
+
+
+def _latest_two(
+    session: Session, table: Table, owner: str, ids: list[str]
+) -> dict[str, list[Row[Any]]]:
+    """Owner id -> its latest two rows (id, at, status when the table has one), newest first."""
+    column = table.c[owner]
+    wanted = [table.c.id, column, table.c.at]
+    if "status" in table.c:
+        wanted.append(table.c.status)
+    ranked = (
+        select(
+            *wanted,
+            func.row_number()
+            .over(partition_by=column, order_by=(table.c.at.desc(), table.c.id.desc()))
+            .label("rank"),
+        )
+        .where(column.in_(ids))
+        .subquery()
+    )
+    query = select(ranked).where(ranked.c.rank <= 2).order_by(ranked.c[owner], ranked.c.rank)
+    latest: dict[str, list[Row[Any]]] = {}
+    for row in session.execute(query):
+        latest.setdefault(row._mapping[owner], []).append(row)
+    return latest
+
+
+def _hour(moment: datetime) -> datetime:
+    aware = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return aware.replace(minute=0, second=0, microsecond=0)
 
 
 def value_history(session: Session) -> dict[str, list[tuple[datetime, float]]]:

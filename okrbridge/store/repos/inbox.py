@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from okrbridge.store.models import InboxRow
 from okrbridge.store.repos._sql import now_or, rowcount, upsert_insert
+from okrbridge.store.text import clean, clean_text
 
 __all__ = [
     "Delivery",
@@ -44,17 +45,20 @@ def add_delivery(
     headers: Mapping[str, Any],
     body: bytes,
     *,
+    event: str = "",
     now: datetime | None = None,
 ) -> bool:
-    """Store a delivery; False when this delivery id was already stored (a redelivery)."""
+    """Store a delivery; False when this delivery id was already stored (a redelivery).
+    `headers` should hold only what the inbox keeps (`okrbridge.web.headers`)."""
     at = now_or(now)
     stmt = (
         upsert_insert(session, INBOX)
         .values(
-            connector=connector,
-            delivery_id=delivery_id,
+            connector=clean_text(connector),
+            delivery_id=clean_text(delivery_id),
+            event=clean_text(event)[:100],
             received_at=at,
-            headers=dict(headers),
+            headers=clean(dict(headers)),
             body=body,
             status="pending",
             attempts=0,
@@ -73,9 +77,11 @@ def claim_deliveries(
     lease_seconds: float,
     *,
     connector: str | None = None,
+    exclude: Collection[str] = (),
     now: datetime | None = None,
 ) -> list[Delivery]:
-    """Lock up to `limit` due deliveries for `worker` for `lease_seconds`, oldest first.
+    """Lock up to `limit` due deliveries for `worker` for `lease_seconds`, oldest first
+    (none of the connector instances in `exclude`).
 
     A delivery whose worker died becomes claimable again when its lock expires.
     """
@@ -87,6 +93,8 @@ def claim_deliveries(
     )
     if connector is not None:
         due = due.where(INBOX.c.connector == connector)
+    if exclude:
+        due = due.where(INBOX.c.connector.not_in(list(exclude)))
     due = due.order_by(INBOX.c.next_attempt_at, INBOX.c.id).limit(limit)
     stmt = (
         update(INBOX)
@@ -115,6 +123,8 @@ def _settle(session: Session, item_id: int, worker: str | None, values: dict[str
     if worker is not None:  # only the worker still holding the lock may settle it
         stmt = stmt.where(INBOX.c.locked_by == worker)
     values.update(locked_by=None, locked_until=None)
+    if values.get("last_error"):  # error texts quote tool and delivery text
+        values["last_error"] = clean_text(values["last_error"])
     return rowcount(session.execute(stmt.values(values))) == 1
 
 

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from okrbridge.domain import StatusCategory, Task, TaskRef
 from okrbridge.store.models import SyncRunRow, TaskRow
 from okrbridge.store.repos._sql import chunked, now_or, rowcount, upsert_insert
+from okrbridge.store.text import clean, clean_text, may_need_cleaning
 
 __all__ = [
     "UpsertResult",
@@ -36,6 +37,7 @@ _CONTENT = (
     "url",
     "title",
     "container",
+    "container_aliases",
     "status_name",
     "status_category",
     "excluded",
@@ -89,6 +91,7 @@ def task_row(task: Task) -> dict[str, Any]:
         "url": task.url,
         "title": task.title,
         "container": task.container,
+        "container_aliases": list(task.container_aliases),
         "status_name": task.status_name,
         "status_category": StatusCategory(task.status_category).value,
         "excluded": task.excluded,
@@ -106,9 +109,28 @@ def task_row(task: Task) -> dict[str, Any]:
 
 def content_hash(row: dict[str, Any]) -> str:
     """Digest of a task row's content columns."""
-    content = {name: row[name] for name in _CONTENT}
-    text = json.dumps(content, sort_keys=True, default=str, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()
+    return hashlib.sha256(_content_text(row).encode()).hexdigest()
+
+
+def _content_text(row: dict[str, Any]) -> str:
+    # Without aliases the digest is the one stored before they existed: no mass rewrite.
+    content = {name: row[name] for name in _CONTENT if name != "container_aliases" or row[name]}
+    return json.dumps(content, sort_keys=True, default=str, separators=(",", ":"))
+
+
+def _stored_row(task: Task) -> dict[str, Any]:
+    """The row to store for a task, its text normalised (`okrbridge.store.text`), with the
+    digest of its content. The content's JSON, written for the digest anyway, tells whether
+    any string needs normalising, so clean tasks cost no extra pass."""
+    row = task_row(task)
+    row["connector"] = clean_text(row["connector"])
+    row["external_id"] = clean_text(row["external_id"])
+    text = _content_text(row)
+    if may_need_cleaning(text):
+        row = {name: clean(value) for name, value in row.items()}
+        text = _content_text(row)
+    row["content_hash"] = hashlib.sha256(text.encode()).hexdigest()
+    return row
 
 
 def upsert_tasks(
@@ -123,9 +145,8 @@ def upsert_tasks(
     seen_at = now_or(now)
     rows_by_ref: dict[tuple[str, str], dict[str, Any]] = {}
     for task in tasks:  # the last state of a task repeated in one batch wins
-        row = task_row(task)
-        row["content_hash"] = content_hash(row)
-        rows_by_ref[(task.connector, task.external_id)] = row
+        row = _stored_row(task)
+        rows_by_ref[(row["connector"], row["external_id"])] = row
     by_connector: dict[str, list[dict[str, Any]]] = {}
     for (connector, _), row in rows_by_ref.items():
         by_connector.setdefault(connector, []).append(row)
@@ -199,9 +220,11 @@ def _touch(
 
 
 def mark_deleted(session: Session, connector: str, ids: Iterable[str]) -> int:
-    """Mark the given tasks deleted (as the tool reported); return how many changed."""
+    """Mark the given tasks deleted (as the tool reported); return how many changed.
+
+    Ids are normalised as stored (`okrbridge.store.text`)."""
     count = 0
-    for chunk in chunked(sorted(set(ids))):
+    for chunk in chunked(sorted({clean_text(i) for i in ids})):
         result = session.execute(
             update(TASKS)
             .where(
@@ -231,7 +254,7 @@ def mark_unseen_deleted(session: Session, connector: str, run_id: int) -> int:
     return rowcount(result)
 
 
-_JSON_COLUMNS = ("labels", "assignees", "fields", "raw")
+_JSON_COLUMNS = ("labels", "assignees", "fields", "raw", "container_aliases")
 _PLAIN_COLUMNS = tuple(
     name for name in ("connector", "external_id", *_CONTENT) if name not in _JSON_COLUMNS
 )
@@ -250,7 +273,13 @@ def load_tasks(
     validation; `include_raw=False` skips decoding the payloads when only content is needed.
     """
     raw_column = TASKS.c.raw if include_raw else literal("{}")
-    json_columns = [TASKS.c.labels, TASKS.c.assignees, TASKS.c.fields, raw_column]
+    json_columns = [
+        TASKS.c.labels,
+        TASKS.c.assignees,
+        TASKS.c.fields,
+        raw_column,
+        TASKS.c.container_aliases,
+    ]
     query = select(
         *(TASKS.c[name] for name in _PLAIN_COLUMNS),
         # The JSON columns come back as text and are decoded with one call per row: per-call
@@ -268,11 +297,13 @@ def load_tasks(
         rows = session.execute(query).all()
         for row in rows:
             fields = dict(zip(_PLAIN_COLUMNS, row[:plain], strict=True))
-            labels, assignees, extra, raw = json.loads("[{},{},{},{}]".format(*row[plain:]))
+            labels, assignees, extra, raw, aliases = json.loads(
+                "[{},{},{},{},{}]".format(*row[plain:])
+            )
             fields.update(labels=tuple(labels), assignees=tuple(assignees), fields=extra, raw=raw)
+            fields["container_aliases"] = tuple(aliases)
             fields["status_category"] = categories[fields["status_category"]]
             fields["marks"] = None  # marks live in push_state, not on the stored task
-            fields.setdefault("container_aliases", ())
             tasks.append(_trusted_task(fields))
     return tasks
 
@@ -314,20 +345,23 @@ def _trusted_task(values: dict[str, Any]) -> Task:
 
 
 def get_task_ids(session: Session, refs: Iterable[TaskRef | tuple[str, str]]) -> dict[TaskRef, int]:
-    """Store ids of the given tasks; refs not in the store are absent from the result."""
-    wanted: dict[str, set[str]] = {}
+    """Store ids of the given tasks; refs not in the store are absent from the result.
+
+    Ids are looked up as stored (normalised, `okrbridge.store.text`) and answered under the
+    refs as given."""
+    wanted: dict[str, dict[str, set[str]]] = {}  # connector -> stored id -> ids as given
     for ref in refs:
         connector, external_id = (
             (ref.connector, ref.external_id) if isinstance(ref, TaskRef) else ref
         )
-        wanted.setdefault(connector, set()).add(external_id)
+        stored = wanted.setdefault(clean_text(connector), {})
+        stored.setdefault(clean_text(external_id), set()).add(external_id)
     found: dict[TaskRef, int] = {}
     for connector, ids in wanted.items():
-        for external_id, task_id in _ids_of(session, connector, ids):
-            if external_id in ids:
-                found[TaskRef.model_construct(connector=connector, external_id=external_id)] = (
-                    task_id
-                )
+        for external_id, task_id in _ids_of(session, connector, set(ids)):
+            for given in ids.get(external_id, ()):
+                ref = TaskRef.model_construct(connector=connector, external_id=given)
+                found[ref] = task_id
     return found
 
 

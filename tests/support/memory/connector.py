@@ -26,6 +26,7 @@ from okrbridge.connector.base import (
     WebhookEvent,
     WebhookPayloadError,
     WebhookRequest,
+    WebhookScreening,
 )
 from okrbridge.connector.errors import NotFound, require_secret
 from okrbridge.connector.signatures import verify_hex_signature
@@ -64,6 +65,7 @@ class MemoryConnector(Connector[MemorySettings]):
         }
     )
     default_writes_per_minute: ClassVar[int] = 6000
+    webhook_headers: ClassVar[frozenset[str]] = frozenset({"x-memory-signature"})
 
     def __init__(
         self,
@@ -87,6 +89,7 @@ class MemoryConnector(Connector[MemorySettings]):
             ),
             timeout=5.0,
         )
+        self._bot: str | None = None
 
     @classmethod
     def simulator(cls) -> MemoryTool:
@@ -162,7 +165,7 @@ class MemoryConnector(Connector[MemorySettings]):
             event, delivery, task = payload["event"], payload["delivery"], payload["task"]
         except (ValueError, KeyError, TypeError) as exc:
             raise WebhookPayloadError(f"not a memory-tool delivery: {exc}") from exc
-        own = payload.get("actor") == BOT
+        own = payload.get("actor") == self.bot_login()
         if event == "task.deleted":
             return [WebhookEvent(delivery, EventKind.DELETE, task["id"], name=event)]
         return [
@@ -170,6 +173,33 @@ class MemoryConnector(Connector[MemorySettings]):
                 delivery, EventKind.UPSERT, task["id"], self._task(task), own_echo=own, name=event
             )
         ]
+
+    def screen_webhook(self, request: WebhookRequest) -> WebhookScreening:
+        """Delivery id and event from the body alone (no I/O); unknown events are ignored."""
+        try:
+            payload = json.loads(request.body)
+        except (ValueError, RecursionError) as exc:  # deeply nested JSON is not a delivery
+            raise WebhookPayloadError(f"not JSON: {type(exc).__name__}") from None
+        if not isinstance(payload, dict):
+            raise WebhookPayloadError("not a memory-tool delivery: not an object")
+        event, delivery, task = payload.get("event"), payload.get("delivery"), payload.get("task")
+        if not (
+            isinstance(event, str)
+            and isinstance(delivery, str)
+            and isinstance(task, dict)
+            and isinstance(task.get("id"), str)
+        ):
+            raise WebhookPayloadError("not a memory-tool delivery: event, delivery or task missing")
+        if not event.startswith(("task.", "comment.")):
+            return WebhookScreening(delivery, event, handled=False, reason="event not handled")
+        return WebhookScreening(delivery, event)
+
+    def bot_login(self) -> str:
+        """The bridge's own account in the tool, looked up once (in the worker, never on the
+        request path); a failed lookup raises and is tried again with the next delivery."""
+        if self._bot is None:
+            self._bot = str(self.http.get_json("api/me")["login"])
+        return self._bot
 
     # -- writing ------------------------------------------------------------------------------
     def apply(self, change: PushChange) -> PushResult:

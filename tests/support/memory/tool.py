@@ -192,6 +192,7 @@ class MemoryTool:
 
     def _routes(self) -> list[Route]:
         return [
+            Route("/api/me", self._me, methods=["GET"]),
             Route("/api/tasks", self._list, methods=["GET"]),
             Route("/api/tasks/{tid}", self._get, methods=["GET"]),
             Route("/api/tasks/{tid}/labels", self._add_label, methods=["POST"]),
@@ -206,6 +207,11 @@ class MemoryTool:
 
     async def _authorized(self, request: Request) -> bool:
         return request.headers.get("authorization") == f"Bearer {TOKEN}"
+
+    async def _me(self, request: Request) -> Response:
+        if not await self._authorized(request):
+            return JSONResponse({"error": "unauthorized"}, 401)
+        return JSONResponse({"login": BOT})
 
     async def _list(self, request: Request) -> Response:
         if not await self._authorized(request):
