@@ -13,10 +13,10 @@ from okrbridge.cli.common import EXIT_FAILURE, EXIT_USAGE, fail, load, open_stor
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from okrbridge.cli.mapping import InitiativeVerdict
     from okrbridge.config.schema import Config
-    from okrbridge.domain import Task
+    from okrbridge.domain import Initiative, Task
     from okrbridge.engine import Evaluation
+    from okrbridge.engine.explain import RuleCheck, TaskExplanation
     from okrbridge.store.db import Store
 
 __all__ = ["find_task", "print_unmatched", "run_explain", "unmatched_lines"]
@@ -102,7 +102,7 @@ def _print_explanation(
 ) -> None:
     from rich.text import Text
 
-    from okrbridge.cli.mapping import explain_task
+    from okrbridge.engine.explain import explain_task
 
     head = Text(f"{task.connector}:{task.key}", style="bold cyan")
     head.append(f"  {task.title}", style="bold")
@@ -116,39 +116,61 @@ def _print_explanation(
     console.print(Text(facts, style="dim"))
     if task.url:
         console.print(Text(f"  {task.url}", style="dim"))
-    verdicts = explain_task(task, config.initiatives, config.push.label_prefix)
+    key_results = [kr for objective in config.objectives for kr in objective.key_results]
+    explanation = explain_task(
+        task, config.initiatives, key_results, label_prefix=config.push.label_prefix
+    )
     console.print(Text("\nInitiatives", style="bold underline"))
-    if not verdicts:
+    if not config.initiatives:
         console.print(Text("  none configured"))
-    for verdict in verdicts:
-        _print_verdict(console, verdict)
+    for initiative in config.initiatives:
+        _print_verdict(console, initiative, explanation, config.push.label_prefix)
+    counting = [c for c in explanation.rules if c.rule.kind == "key_result"]
+    if counting:
+        console.print(Text("\nKey results that count tasks themselves", style="bold underline"))
+        for check in counting:
+            _print_rule(console, f"{check.rule.owner_id}: tasks rule", check)
     _print_key_results(console, evaluation, task)
     _print_marks(console, config, evaluation, task, pushed)
 
 
-def _print_verdict(console: Console, verdict: InitiativeVerdict) -> None:
+def _print_verdict(
+    console: Console, initiative: Initiative, explanation: TaskExplanation, prefix: str
+) -> None:
     from rich.text import Text
 
+    matched = initiative.id in explanation.initiatives
     line = Text("  ")
-    line.append("✓ matched " if verdict.matched else "✗ no match ", style=_style(verdict.matched))
-    line.append(f"{verdict.initiative_id}", style="bold")
-    line.append(f"  {verdict.title}")
+    line.append("✓ matched " if matched else "✗ no match ", style=_style(matched))
+    line.append(initiative.id, style="bold")
+    line.append(f"  {initiative.title}")
     console.print(line)
-    if verdict.explicit_label:
-        console.print(Text(f"      by its label {verdict.explicit_label} (set in the tool)"))
-    if not verdict.rules and not verdict.explicit_label:
+    if initiative.id in explanation.by_label:
+        console.print(Text(f"      by its label {prefix}{initiative.id} (set in the tool)"))
+    checks = [
+        c
+        for c in explanation.rules
+        if c.rule.kind == "initiative" and c.rule.owner_id == initiative.id
+    ]
+    if not checks and initiative.id not in explanation.by_label:
         console.print(Text("      no match rules (only the explicit label maps tasks to it)"))
-    for rule in verdict.rules:
-        state = "matched" if rule.matched else "failed"
-        console.print(Text(f"      rule {rule.number} {state}", style=_style(rule.matched)))
-        if not rule.conditions:
-            console.print(Text("        (no condition: matches every task)"))
-        for condition in rule.conditions:
-            mark = "✓" if condition.holds else "✗"
-            text = Text(f"        {mark} {condition.name} = {condition.wanted}")
-            text.stylize(_style(condition.holds), 8, 9)
-            text.append(f"   task has: {condition.actual}", style="dim")
-            console.print(text)
+    for check in checks:
+        _print_rule(console, f"rule {check.rule.index + 1}", check)
+
+
+def _print_rule(console: Console, name: str, check: RuleCheck) -> None:
+    from rich.text import Text
+
+    state = "matched" if check.matched else "failed"
+    console.print(Text(f"      {name} {state}", style=_style(check.matched)))
+    if not check.conditions:
+        console.print(Text("        (no condition: matches every task)"))
+    for condition in check.conditions:
+        text = Text("        ")
+        text.append("✓" if condition.passed else "✗", style=_style(condition.passed))
+        text.append(f" {condition.condition}: {condition.wanted}")
+        text.append(f"   task: {condition.found}", style="dim")
+        console.print(text)
 
 
 def _style(ok: bool) -> str:
@@ -229,7 +251,7 @@ def _print_marks(
 
 def unmatched_lines(config: Config, evaluation: Evaluation) -> list[str]:
     """Initiatives that no task serves, and rules matching no task."""
-    from okrbridge.cli.mapping import rules_matching_nothing
+    from okrbridge.engine.explain import unmatched
 
     lines: list[str] = []
     empty = {i for i, result in evaluation.initiatives.items() if result.task_count == 0}
@@ -246,12 +268,17 @@ def unmatched_lines(config: Config, evaluation: Evaluation) -> list[str]:
         rule = counting.get(kr_id)
         if not counted and rule is not None:
             lines.append(f"key result {kr_id!r} counts no task: tasks = {_rule_text(rule)}")
+    # A task a rule matches is mapped to the rule's initiative: testing each initiative's rules
+    # against its own mapped tasks finds the same unmatched rules as a pass over every task.
     tasks_of = evaluation.mapping.by_initiative
-    for unmatched in rules_matching_nothing(config.initiatives, tasks_of):
-        if unmatched.initiative_id not in empty:
+    for initiative in config.initiatives:
+        if initiative.id in empty:
+            continue
+        found = unmatched([initiative], tasks_of.get(initiative.id, ()), label_prefix=prefix)
+        for ref in found.rules:
             lines.append(
-                f"rule {unmatched.number} of initiative {unmatched.initiative_id!r} matches "
-                f"no task: {_rule_text(unmatched.rule)}"
+                f"rule {ref.index + 1} of initiative {initiative.id!r} matches no task: "
+                f"{_rule_text(initiative.match[ref.index])}"
             )
     return lines
 
