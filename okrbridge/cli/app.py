@@ -64,8 +64,21 @@ def _root(
         bool,
         typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
     ] = False,
+    debug: Annotated[
+        bool,
+        typer.Option(
+            "--debug", help="Show tracebacks (also OKRBRIDGE_DEBUG=1); errors are one line without."
+        ),
+    ] = False,
 ) -> None:
     """okrbridge keeps OKRs and the tools where the work happens in sync, both ways."""
+    import os
+
+    from okrbridge.cli.common import DEBUG_ENV, setup_cli_logging
+
+    if debug:
+        os.environ[DEBUG_ENV] = "1"
+    setup_cli_logging()
 
 
 @app.command()
@@ -106,14 +119,33 @@ def status(config: ConfigOption = None, json: JsonOption = False) -> None:
 
 
 @app.command()
+def explain(
+    task: Annotated[
+        str,
+        typer.Argument(
+            metavar="INSTANCE:TASK",
+            help="e.g. jira-mkt:MKT-12, github-game:acme/app#12, trello-launch:<card id or "
+            "short link>.",
+        ),
+    ],
+    config: ConfigOption = None,
+) -> None:
+    """Why a task maps where it does: each rule's conditions, its key results, its marks."""
+    from okrbridge.cli.explain import run_explain
+
+    run_explain(config, task)
+
+
+@app.command()
 def checkin(
     key_result: Annotated[str, typer.Argument(metavar="KR_ID", help="Key result id.")],
     value: Annotated[float, typer.Argument(help="The key result's current value.")],
     confidence: Annotated[
         str | None,
         typer.Option(
-            help="on_track, needs_attention or off_track: overrides the computed status "
-            "until the next check-in."
+            metavar="[on_track|needs_attention|off_track]",
+            help="Overrides the computed status until the next check-in.",
+            show_default=False,
         ),
     ] = None,
     note: Annotated[str, typer.Option(help="A note kept with the check-in.")] = "",
@@ -138,11 +170,21 @@ def sync(
         bool, typer.Option("--full", help="Full pass: re-read everything, detect deletions.")
     ] = False,
     json: JsonOption = False,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            help="Also write every planned write (labels and whole comments) to this file; "
+            "the terminal shows the first ones per connector.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Pull tasks, compute key results and push status labels and comments."""
     from okrbridge.cli.sync import run_sync_command
 
-    run_sync_command(config, dry_run=dry_run, connectors=connector or [], full=full, as_json=json)
+    run_sync_command(
+        config, dry_run=dry_run, connectors=connector or [], full=full, as_json=json, out=out
+    )
 
 
 @app.command()
@@ -213,7 +255,12 @@ def daemon(
 def inbox_list(
     config: ConfigOption = None,
     status: Annotated[
-        str | None, typer.Option(help="pending, done or parked.", show_default=False)
+        str | None,
+        typer.Option(
+            metavar="[pending|done|parked]",
+            help="Only deliveries in this state.",
+            show_default=False,
+        ),
     ] = None,
     connector: Annotated[
         str | None, typer.Option(help="Only this connector instance.", show_default=False)
@@ -246,7 +293,9 @@ def inbox_retry(
 @inbox_app.command("purge")
 def inbox_purge(
     config: ConfigOption = None,
-    status: Annotated[str, typer.Option(help="done or parked.")] = "done",
+    status: Annotated[
+        str, typer.Option(metavar="[done|parked]", help="Which processed deliveries to delete.")
+    ] = "done",
     older_than_days: Annotated[
         float | None,
         typer.Option("--older-than-days", help="Only deliveries older than this.", min=0),
@@ -299,7 +348,9 @@ def report(
     since: Annotated[
         str, typer.Option(help="Window start: a duration back from now (7d, 36h) or a date.")
     ] = "7d",
-    format: Annotated[str, typer.Option("--format", help="md or html.")] = "md",
+    format: Annotated[
+        str, typer.Option("--format", metavar="[md|html]", help="Markdown or a standalone page.")
+    ] = "md",
     out: Annotated[
         Path | None, typer.Option(help="Write to this file (default: stdout).", show_default=False)
     ] = None,
@@ -314,6 +365,27 @@ def report(
     run_report(config, since=since, fmt=format, out=out, stalled_days=stalled_days)
 
 
+def _whole_short_help(*apps: typer.Typer) -> None:
+    """Command lists show each command's whole first paragraph, wrapped, instead of Click's
+    45-character cut ("Write a commented starter config (the README's worked...")."""
+    for typer_app in apps:
+        for info in typer_app.registered_commands:
+            doc = (info.callback.__doc__ or "") if info.callback else ""
+            first = " ".join(doc.strip().split("\n\n")[0].split())
+            if info.short_help is None and first:
+                info.short_help = first
+
+
+_whole_short_help(app, config_app, db_app, inbox_app, webhooks_app)
+
+
 def main() -> None:
-    """Console-script entry point."""
-    app()
+    """Console-script entry point: an unexpected error is one line unless debugging."""
+    from okrbridge.cli.common import debug_enabled, report_crash
+
+    try:
+        app()
+    except Exception as exc:
+        if debug_enabled():
+            raise
+        report_crash(exc)

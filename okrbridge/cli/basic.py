@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import math
+import os
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from okrbridge.cli.common import EXIT_USAGE, fail, load, open_store, stderr, stdout
+
+if TYPE_CHECKING:
+    from okrbridge.config import LoadedConfig
 
 
 def run_init(path: Path, *, force: bool) -> None:
@@ -14,7 +19,11 @@ def run_init(path: Path, *, force: bool) -> None:
 
     if path.exists() and not force:
         fail(f"{path} exists; use --force to overwrite it", EXIT_USAGE)
-    path.write_text(render_starter_config(), encoding="utf-8")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(render_starter_config(), encoding="utf-8")
+    except OSError as exc:
+        fail(f"cannot write {path}: {exc.strerror or exc}", EXIT_USAGE)
     stdout().print(
         f"Wrote {path}. Next: [bold]okrbridge config check[/], then [bold]okrbridge sync[/] "
         "(or try [bold]okrbridge demo[/] first)."
@@ -31,13 +40,57 @@ def run_config_check(path: Path | None) -> None:
         f"{len(config.initiatives)} initiative(s), connectors: "
         f"{', '.join(enabled) if enabled else 'none enabled'}"
     )
+    _check_mapping(loaded)
+
+
+def _check_mapping(loaded: LoadedConfig) -> None:
+    """With tasks in the store from an earlier sync, name initiatives and rules matching none.
+
+    Optional and read-only: no store yet (or an unreadable one) means nothing to say.
+    """
+    from okrbridge.cli.common import store_url
+    from okrbridge.cli.explain import print_unmatched
+    from okrbridge.store.db import Store
+    from okrbridge.sync.compute import compute
+
+    url = store_url(loaded)
+    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
+        return
+    store = None
+    try:
+        store = Store(url)
+        computed = compute(store, loaded.config, now=datetime.now(UTC), record=False)
+    except Exception:  # no tables yet, database down: the check above stands on its own
+        return
+    finally:
+        if store is not None:
+            store.dispose()
+    if computed.tasks:
+        stdout().print(
+            f"Mapping checked against the {len(computed.tasks)} task(s) the last sync stored.",
+            markup=False,
+        )
+        print_unmatched(stdout(), loaded.config, computed.evaluation)
+
+
+def _no_config_anywhere(path: Path | None) -> bool:
+    from okrbridge.config.files import CONFIG_ENV, DEFAULT_NAME
+
+    return path is None and not os.environ.get(CONFIG_ENV) and not Path(DEFAULT_NAME).exists()
 
 
 def run_db_upgrade(path: Path | None) -> None:
+    """Migrate the configured store; with no config at all, the default one (or
+    $OKRBRIDGE_STORE_URL)."""
+    from okrbridge.store.db import default_store_url
     from okrbridge.store.migrate import upgrade
 
-    loaded = load(path, check_secrets=False)
-    with open_store(loaded, migrate=False) as store:
+    target: LoadedConfig | str
+    if _no_config_anywhere(path):
+        target = os.environ.get("OKRBRIDGE_STORE_URL") or default_store_url()
+    else:
+        target = load(path, check_secrets=False)
+    with open_store(target, migrate=False) as store:
         applied = upgrade(store)
         if applied:
             stdout().print(f"{store.redacted_url}: applied {', '.join(applied)}", markup=False)

@@ -8,7 +8,15 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from okrbridge.cli.common import EXIT_FAILURE, EXIT_USAGE, fail, load, open_store, stdout
+from okrbridge.cli.common import (
+    EXIT_FAILURE,
+    EXIT_USAGE,
+    concrete_port,
+    fail,
+    load,
+    open_store,
+    stdout,
+)
 
 if TYPE_CHECKING:
     from okrbridge.store.db import Store
@@ -24,7 +32,10 @@ def run_daemon(path: Path | None, *, host: str | None, port: int | None) -> int:
     env = dict(os.environ)
     configure_logging(collect_secrets(loaded.config, env))
     web = loaded.config.web
-    options = DaemonOptions(host=host or web.host, port=port if port is not None else web.port)
+    bind_host = host or web.host
+    # Port 0 is resolved here, so the daemon logs the port it really listens on.
+    bind_port = concrete_port(bind_host, port if port is not None else web.port)
+    options = DaemonOptions(host=bind_host, port=bind_port)
     with open_store(loaded, migrate=False) as store:
         _migrate(store)
         return Daemon(loaded.config, store, default_registry(), env, options).run()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from okrbridge.cli.common import EXIT_OK, EXIT_USAGE, fail, load, open_store
+from okrbridge.cli.common import EXIT_OK, EXIT_USAGE, bound_socket, fail, load, open_store, url_of
 
 
 def run_serve_dashboard(path: Path | None, *, host: str | None, port: int | None) -> int:
@@ -26,21 +26,20 @@ def run_serve_dashboard(path: Path | None, *, host: str | None, port: int | None
     configure_logging([*collect_secrets(loaded.config, env), *secrets])
     web = loaded.config.web
     bind_host, bind_port = host or web.host, port if port is not None else web.port
-    with open_store(loaded) as store:
+    sock = bound_socket(bind_host, bind_port)
+    with open_store(loaded) as store, sock:
         app = create_dashboard_app(loaded.config, store, auth=auth)
         get_logger(__name__).info(
             "serving the dashboard",
-            url=f"http://{bind_host}:{bind_port}/",
+            url=url_of(bind_host, int(sock.getsockname()[1])),
             access=auth.describe(),
             store=store.redacted_url,
         )
         config = uvicorn.Config(
             app,
-            host=bind_host,
-            port=bind_port,
             log_config=None,  # okrbridge.logs formats uvicorn's lines
             access_log=False,  # a ?token= must not reach a log line
             server_header=False,
         )
-        uvicorn.Server(config).run()
+        uvicorn.Server(config).run(sockets=[sock])
     return EXIT_OK

@@ -35,17 +35,18 @@ def run_inbox_list(
         print(json.dumps(rows, indent=2))
         return
     from rich.table import Table
+    from rich.text import Text
 
     table = Table("id", "connector", "delivery", "status", "attempts", "received", "last error")
     for e in entries:
-        table.add_row(
+        table.add_row(  # a tool's ids and error texts are data, never Rich markup
             str(e.id),
-            e.connector,
-            e.delivery_id,
-            e.status,
+            Text(e.connector),
+            Text(e.delivery_id),
+            Text(e.status),
             str(e.attempts),
             e.received_at.strftime("%Y-%m-%d %H:%M:%S"),
-            (e.last_error or "")[:80],
+            Text((e.last_error or "")[:80]),
         )
     stdout().print(table)
 

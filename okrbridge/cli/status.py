@@ -46,6 +46,10 @@ def run_status(path: Path | None, *, as_json: bool) -> None:
         typer.echo(json.dumps(document, indent=2))
         return
     print_status(loaded.config, computed.evaluation, runs, parked)
+    from okrbridge.cli.explain import print_unmatched
+
+    if computed.tasks:  # before the first sync every rule "matches nothing": no news
+        print_unmatched(stdout(), loaded.config, computed.evaluation)
 
 
 def parked_json(session: Any) -> dict[str, list[dict[str, Any]]]:
@@ -192,15 +196,14 @@ def print_status(
         for kr in objective.key_results:
             node = tree.add(
                 f"{escape(kr.title)} [dim]({kr.id})[/]  {styled(kr.status)}  {bar(kr.progress)} "
-                f"{kr.progress:.0%}  {format_value(kr.value, kr)} / {format_value(kr.target, kr)}"
+                f"{kr.progress:.0%}  {escape(format_value(kr.value, kr))} / "
+                f"{escape(format_value(kr.target, kr))}"
             )
             node.add(f"[dim]{escape(kr.reason)}[/]")
             if kr.forecast is not None:
                 when = kr.forecast.target_date.isoformat() if kr.forecast.target_date else "n/a"
-                node.add(
-                    f"[dim]forecast: {format_value(kr.forecast.projected_value, kr)} at the end; "
-                    f"target reached: {when}[/]"
-                )
+                projected = escape(format_value(kr.forecast.projected_value, kr))
+                node.add(f"[dim]forecast: {projected} at the end; target reached: {when}[/]")
             elif kr.forecast_note:
                 node.add(f"[dim]forecast: {escape(kr.forecast_note)}[/]")
             for initiative_id in kr.initiative_ids:

@@ -13,10 +13,12 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from okrbridge.cli.common import EXIT_FAILURE, EXIT_USAGE, fail, load, open_store, stderr, stdout
+from okrbridge.cli.explain import print_unmatched, unmatched_lines
 
 if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
 
+    from okrbridge.config.schema import Config
     from okrbridge.sync.cleanup import CleanupReport
     from okrbridge.sync.runner import SyncReport
 
@@ -136,12 +138,18 @@ def _record_interrupted(store: Any, report: SyncReport) -> None:
 
 
 def run_sync_command(
-    path: Path | None, *, dry_run: bool, connectors: list[str], full: bool, as_json: bool
+    path: Path | None,
+    *,
+    dry_run: bool,
+    connectors: list[str],
+    full: bool,
+    as_json: bool,
+    out: Path | None = None,
 ) -> None:
     from okrbridge.connector.registry import default_registry
     from okrbridge.sync.runner import run_sync
 
-    loaded = load(path)
+    loaded = load(path, only=connectors)
     unknown = [name for name in connectors if name not in loaded.config.connectors]
     if unknown:
         known = ", ".join(loaded.config.connectors) or "none"
@@ -160,18 +168,28 @@ def run_sync_command(
         if stop.requested:
             _record_interrupted(store, report)
     if as_json:
-        typer.echo(json.dumps(sync_json(report), indent=2))
+        typer.echo(json.dumps(sync_json(report, loaded.config), indent=2))
     else:
-        if dry_run:
-            print_dry_run(report)
+        print_footprint(report, out)
         print_summary(report)
+        if _has_tasks(report):
+            assert report.evaluation is not None
+            print_unmatched(stdout(), loaded.config, report.evaluation)
     if not report.ok:
         raise typer.Exit(EXIT_FAILURE)
 
 
-def sync_json(report: SyncReport) -> dict[str, Any]:
+def sync_json(report: SyncReport, config: Config | None = None) -> dict[str, Any]:
     """The `sync --json` document (stable: fields are only ever added)."""
+    from okrbridge.cli.footprint import footprint_json
+
+    notes = (
+        unmatched_lines(config, report.evaluation)
+        if config is not None and report.evaluation is not None and _has_tasks(report)
+        else []
+    )
     return {
+        "mapping_notes": notes,
         "dry_run": report.dry_run,
         "ok": report.ok,
         "key_result_status_changes": report.key_result_status_changes,
@@ -197,10 +215,18 @@ def sync_json(report: SyncReport) -> dict[str, Any]:
                 "cost_points": c.stats.cost_points,
                 "error": c.error,
                 "planned": [_plan_json(p) for p in c.planned] if report.dry_run else [],
+                "footprint": footprint_json(c.planned),
             }
             for c in report.connectors
         ],
     }
+
+
+def _has_tasks(report: SyncReport) -> bool:
+    """Tasks were pulled or are mapped: notes about rules matching nothing mean something."""
+    if report.evaluation is None:
+        return False
+    return any(c.pulled for c in report.connectors) or bool(report.evaluation.mapping.by_task)
 
 
 def _plan_json(plan: Any) -> dict[str, Any]:
@@ -215,65 +241,46 @@ def _plan_json(plan: Any) -> dict[str, Any]:
     }
 
 
-def print_dry_run(report: SyncReport) -> None:
-    from okrbridge.sync.runner import change_actions_of
+def print_footprint(report: SyncReport, out: Path | None = None) -> None:
+    """Per tool, the label each task gets and the first comments in full; everything to `out`."""
+    from okrbridge.cli.footprint import print_footprint as print_marks
 
-    console = stdout()
-    symbols = {"add_label": "+", "remove_label": "-", "set_field": "~"}
-    for connector in report.connectors:
-        if not connector.planned:
-            continue
-        console.print(f"[bold]{connector.instance}[/]: planned writes (dry run, nothing written)")
-        for plan in connector.planned:
-            task = plan.planned.change.task
-            reasons = "; ".join(r.value for r in plan.planned.reasons)
-            console.print(
-                f"  [cyan]{task.key}[/] {task.title}  [dim]({reasons})[/]", soft_wrap=True
-            )
-            for action, detail in change_actions_of(plan):
-                symbol = symbols.get(action, "~")
-                colour = {"+": "green", "-": "red"}.get(symbol, "yellow")
-                what = action.replace("_", " ")
-                console.print(f"    [{colour}]{symbol} {what}[/] {detail}", markup=True)
+    print_marks(stdout(), report)
+    if out is not None:
+        from rich.console import Console
+
+        try:
+            with out.open("w", encoding="utf-8") as handle:
+                console = Console(file=handle, width=120, no_color=True, highlight=False)
+                print_marks(console, report, task_limit=None, comment_limit=None)
+        except OSError as exc:
+            fail(f"cannot write {out}: {exc.strerror or exc}")
+        stderr().print(f"every planned write listed in {out}", markup=False)
 
 
 def print_summary(report: SyncReport) -> None:
     from rich.markup import escape
-    from rich.table import Table
 
-    table = Table(title="okrbridge sync" + (" (dry run)" if report.dry_run else ""))
-    table.add_column("connector")
-    for column in ("pulled", "changed", "mapped", "label changes", "writes", "failed", "queued"):
-        table.add_column(column, justify="right")
-    table.add_column("requests", justify="right")
-    for c in report.connectors:
-        writes = f"{c.writes_planned} planned" if report.dry_run else str(c.writes_made)
-        table.add_row(
-            c.instance if c.ok else f"[red]{c.instance}[/]",
-            str(c.pulled),
-            str(c.changed),
-            str(c.mapped),
-            str(c.status_changes),
-            writes,
-            str(c.writes_failed),
-            str(c.writes_pending),
-            _requests(c),
-        )
+    from okrbridge.cli.footprint import print_summary as print_counts
+
     console = stdout()
-    console.print(table)
+    print_counts(console, report)
     for c in report.connectors:
         if c.error:
-            console.print(f"[red]{c.instance} failed:[/] {escape(c.error)}", soft_wrap=True)
+            error = c.error.removeprefix(f"{c.instance}: ")
+            console.print(f"[red]{escape(c.instance)} failed:[/] {escape(error)}", soft_wrap=True)
     if report.key_result_status_changes:
         changed = ", ".join(report.key_result_status_changes)
-        console.print(f"Key results whose status changed: {changed}")
+        console.print(f"Key results whose status changed: {changed}", markup=False)
     if not report.connectors:
         console.print("No connector instance is enabled: only check-ins feed the key results.")
-
-
-def _requests(report: Any) -> str:
-    points = report.stats.cost_points
-    return str(report.stats.requests) + (f" ({points:g} pts)" if points else "")
+    if report.dry_run and report.connectors:
+        console.print(
+            "Dry run: nothing was written to the tools and no evaluation was recorded, but the "
+            "pulled tasks were saved in the store, so the next sync pulls only what changes "
+            "from now on.",
+            markup=False,
+        )
 
 
 def run_cleanup_command(
@@ -286,7 +293,7 @@ def run_cleanup_command(
     from okrbridge.connector.registry import default_registry
     from okrbridge.sync.cleanup import run_cleanup
 
-    loaded = load(path)
+    loaded = load(path, only=connectors)
     with open_store(loaded) as store:
         reports = run_cleanup(
             loaded.config,

@@ -26,6 +26,10 @@ class RetryPolicy:
     jitter: tuple[float, float] = (0.7, 1.3)
     default_rate_limit_wait: float = 60.0
     """Wait after a rate limit that names no time (Trello: 10.0, its window)."""
+    unreachable_retries: int = 1
+    """Retries when the host refuses the connection or its name does not resolve: these rarely
+    heal within seconds and usually mean a wrong `base_url`, so the run fails fast."""
+    unreachable_delay: float = 1.0
 
     def jitter_factor(self, *, at_least_one: bool = False) -> float:
         """A random factor from `jitter`; never below 1 when the tool named the wait."""
@@ -43,7 +47,7 @@ class RetryableError(Exception):
     ) -> None:
         super().__init__(kind, what)
         self.kind = kind
-        """"rate_limit" | "unavailable" | "bad_response"."""
+        """"rate_limit" | "unavailable" | "unreachable" | "bad_response"."""
         self.what = what
         self.delay = delay
         self.retry_after = retry_after
@@ -61,10 +65,11 @@ class CallState:
     waited: float = 0.0
     rate_limit_waits: int = 0
     transient_waits: int = 0
+    unreachable_waits: int = 0
 
     @property
     def attempts(self) -> int:
-        return self.rate_limit_waits + self.transient_waits + 1
+        return self.rate_limit_waits + self.transient_waits + self.unreachable_waits + 1
 
     @property
     def budget_left(self) -> float:
@@ -85,11 +90,18 @@ class CallState:
 
     def should_stop(self, attempt_number: int, failure: RetryableError) -> bool:
         """Out of attempts, or the next wait would pass the total bound."""
+        if (
+            failure.kind == "unreachable"
+            and self.unreachable_waits >= self.policy.unreachable_retries
+        ):
+            return True
         return attempt_number >= self.policy.max_attempts or failure.delay > self.budget_left
 
     def record_wait(self, failure: RetryableError) -> None:
         self.waited += failure.delay
         if failure.is_rate_limit:
             self.rate_limit_waits += 1
+        elif failure.kind == "unreachable":
+            self.unreachable_waits += 1
         else:
             self.transient_waits += 1

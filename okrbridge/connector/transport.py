@@ -7,8 +7,11 @@
   date, GitHub's `x-ratelimit-reset` epoch when `x-ratelimit-remaining` is 0, Jira's ISO-8601
   `X-RateLimit-Reset`), else `RetryPolicy.default_rate_limit_wait` growing per repeat; pause the
   shared pacers so sibling threads wait too. Gives up with `RateLimitExhausted`.
-- 5xx, 408, timeouts, connection errors, unreadable JSON: exponential backoff with jitter.
+- 5xx, 408, timeouts, dropped connections, unreadable JSON: exponential backoff with jitter.
   Gives up with `ToolUnavailable` (or `BadResponse`).
+- Connection refused and unknown host names: one quick retry (`RetryPolicy.unreachable_retries`),
+  then `ToolUnavailable` naming the address and the `base_url` to check; a wrong address does not
+  heal with minutes of backoff.
 - 401/403: `AuthError` naming the credential to check. 404: `NotFound`. Other 4xx:
   `RequestFailed` with the tool's message.
 - A non-idempotent write whose request may have reached the tool (read timeout, dropped
@@ -241,6 +244,8 @@ class HttpTransport:
                 f"{call.label} may or may not have been applied ({what}); "
                 "check before repeating it",
             )
+        if isinstance(exc, httpx.ConnectError):
+            return RetryableError("unreachable", _connect_cause(exc), self.policy.unreachable_delay)
         return RetryableError("unavailable", what, state.backoff())
 
     def _classify(self, call: _Call, state: CallState, response: httpx.Response) -> httpx.Response:
@@ -310,11 +315,13 @@ class HttpTransport:
         hint = self._credential_hint or "the connector's credentials"
         detail = self._detail(response)
         if response.status_code == 401:
-            what = f"rejected the credentials (HTTP 401) for {call.label}; check {hint}"
+            what = (
+                f"{self._origin} rejected the credentials (HTTP 401) for {call.label}; check {hint}"
+            )
         else:
             what = (
-                f"refused {call.label} (HTTP 403); check that {hint} is valid and has "
-                "the permissions/scopes the connector needs"
+                f"{self._origin} refused {call.label} (HTTP 403); check that {hint} is valid "
+                "and has the permissions/scopes the connector needs"
             )
         return AuthError(self.instance, f"{what}: {detail}" if detail else what)
 
@@ -322,8 +329,26 @@ class HttpTransport:
         status = response.status_code
         detail = self._detail(response)
         message = f"{call.label} failed with HTTP {status}" + (f": {detail}" if detail else "")
+        if status == 404 and self._api_path_in_base_url(call):
+            message += (
+                f"; base_url {str(self.base_url).rstrip('/')} seems to include the API path: "
+                "write only the "
+                f"site's address, e.g. {self._origin}"
+            )
         cls = NotFound if status == 404 else RequestFailed
         return cls(self.instance, message, status=status, detail=detail)
+
+    @property
+    def _origin(self) -> str:
+        url = self.base_url
+        return f"{url.scheme}://{url.netloc.decode('ascii')}"
+
+    def _api_path_in_base_url(self, call: _Call) -> bool:
+        """`base_url` = https://x/rest/api/3 and the connector asked for rest/api/3/field."""
+        base = self.base_url.path.strip("/").split("/")
+        asked = call.path.strip("/").split("/")
+        head = base[0] if base and base[0] else None
+        return head is not None and asked[: 2 * len(base)] == base + base
 
     def _detail(self, response: httpx.Response) -> str:
         return self._redactor.mask(parse.error_detail(response))
@@ -350,7 +375,9 @@ class HttpTransport:
             failure.what,
             failure.delay,
             rs.attempt_number + 1,
-            self.policy.max_attempts,
+            self.policy.unreachable_retries + 1
+            if failure.kind == "unreachable"
+            else self.policy.max_attempts,
         )
 
     def _give_up(self, call: _Call, state: CallState, failure: RetryableError) -> ConnectorError:
@@ -363,7 +390,15 @@ class HttpTransport:
             )
         if failure.kind == "bad_response":
             return BadResponse(self.instance, f"{call.label} answered with {failure.what} {tries}")
-        return ToolUnavailable(self.instance, f"{call.label} failed ({failure.what}) {tries}")
+        if failure.kind == "unreachable":
+            return ToolUnavailable(
+                self.instance,
+                f"cannot connect to {self._origin} ({failure.what}); check base_url in "
+                f"[connectors.{self.instance}] and that the server is up",
+            )
+        return ToolUnavailable(
+            self.instance, f"{call.label} at {self._origin} failed ({failure.what}) {tries}"
+        )
 
     # -- building a call ----------------------------------------------------------------------
     def _call(
@@ -409,6 +444,17 @@ class HttpTransport:
                 )
             return url
         return self.base_url.join(path.lstrip("/"))
+
+
+def _connect_cause(exc: httpx.ConnectError) -> str:
+    """Connection refused, or a host name that does not resolve, in words."""
+    text = str(exc)
+    lowered = text.lower()
+    if "refused" in lowered:
+        return "connection refused"
+    if any(w in lowered for w in ("name or service", "nodename", "name resolution", "getaddrinfo")):
+        return "host name not found"
+    return text or type(exc).__name__
 
 
 def _retry_of(rs: RetryCallState) -> RetryableError:

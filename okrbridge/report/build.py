@@ -12,6 +12,7 @@ from okrbridge.engine import Evaluation
 from okrbridge.engine.pace import as_utc
 from okrbridge.report.history import StatusChange, status_changes
 from okrbridge.store.db import Store
+from okrbridge.store.repos.history import latest_statuses
 from okrbridge.sync.compute import compute
 
 __all__ = ["AtRisk", "ChangeLine", "ProblemTask", "Report", "build_report", "forecast_shortfall"]
@@ -75,6 +76,8 @@ def build_report(
     evaluation = computed.evaluation
     with store.session() as session:
         changes = status_changes(session, since)
+        recorded = latest_statuses(session)
+    changes += _since_last_evaluation(evaluation, recorded, now)
     titles = {o.id: o.title for o in evaluation.objectives}
     tasks = {(t.connector, t.external_id): t for t in computed.tasks}
     krs = [kr for objective in evaluation.objectives for kr in objective.key_results]
@@ -96,6 +99,18 @@ def build_report(
         ),
         counts=counts,
     )
+
+
+def _since_last_evaluation(
+    evaluation: Evaluation, recorded: dict[str, tuple[KRStatus, str, datetime]], now: datetime
+) -> list[StatusChange]:
+    """Changes the store has not recorded yet (a check-in after the last sync): the report's
+    other sections read the current evaluation, so this one must end where they stand."""
+    return [
+        StatusChange(kr.id, now, recorded[kr.id][0], kr.status, kr.reason, kr.value)
+        for kr in evaluation.key_results.values()
+        if kr.id in recorded and recorded[kr.id][0] is not kr.status
+    ]
 
 
 def forecast_shortfall(kr: KeyResultResult) -> float | None:

@@ -16,9 +16,13 @@ def config_snippet(name: str, url: str, tool: SimulatedTool) -> str:
     return dumps_table(["connectors", name], tool.settings(url))
 
 
-def describe_sandbox(servers: Mapping[str, tuple[str, SimulatedTool]]) -> str:
+def describe_sandbox(
+    servers: Mapping[str, tuple[str, SimulatedTool]], full_config: str | None = None
+) -> str:
     """Render, per simulator (instance name -> (url, tool)): URL, sandbox-only credentials
-    as `export` lines, and the matching config table; then the whole config together."""
+    as `export` lines, and the matching config table; then the whole config together:
+    `full_config` when given (a complete file whose initiatives match the seeded data), else
+    the connector tables alone."""
     sections: list[str] = []
     snippets: list[str] = []
     for name, (url, tool) in servers.items():
@@ -32,6 +36,11 @@ def describe_sandbox(servers: Mapping[str, tuple[str, SimulatedTool]]) -> str:
         lines.append("Config:")
         lines += [f"  {line}" if line else "" for line in snippet.splitlines()]
         sections.append("\n".join(lines))
-    if len(snippets) > 1:
+    if full_config is not None:
+        sections.append(
+            "== okrbridge.toml (complete: store, OKRs matching the seeded tasks, every "
+            "connector) ==\n" + full_config.rstrip("\n")
+        )
+    elif len(snippets) > 1:
         sections.append("== okrbridge.toml (all connectors) ==\n" + "\n\n".join(snippets))
     return "\n\n".join(sections) + "\n"

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from okrbridge.domain import StatusCategory as S
 from okrbridge.sandbox._toml import dumps_table
 from okrbridge.sandbox.tool import SeedTask
 
-__all__ = ["INSTANCES", "SEED", "Seeded", "quarter_of", "render_config"]
+__all__ = ["INSTANCES", "SEED", "Seeded", "demo_timeframe", "quarter_of", "render_config"]
 
 INSTANCES = {"jira": "jira-mkt", "github": "github-game", "trello": "trello-launch"}
 """Connector type -> instance name used by the demo."""
@@ -70,6 +70,11 @@ def quarter_of(day: date) -> tuple[date, date]:
     return start, date.fromordinal(end.toordinal() - 1)
 
 
+def demo_timeframe(today: date) -> tuple[date, date]:
+    """A 13-week quarter, nine weeks of it gone: enough past for burn-ups and forecasts."""
+    return today - timedelta(days=63), today + timedelta(days=27)
+
+
 _OKRS = """\
 [push]
 label_prefix = "okr:"
@@ -113,12 +118,28 @@ progress = "weighted"
 
   [[initiatives.match]]
   labels_any = ["reviews"]
+
+[[initiatives]]
+id = "in-game-prompts"
+title = "Ask happy players for a review inside the game"
+key_results = [{{ id = "kr-reviews", weight = 0.5 }}]
+
+  # The game's repository, but only its review work.
+  [[initiatives.match]]
+  connector = "github-game"
+  container = "acme/starfall-game"
+  labels_any = ["reviews"]
+
+  # Marketing's brief for the prompts, found by its title.
+  [[initiatives.match]]
+  connector = "jira-mkt"
+  title_regex = "(?i)review prompt"
 """
 
 
 def render_config(seeded: list[Seeded], store_url: str, today: date) -> str:
     """The demo's whole config: store, the worked example's OKRs, one table per simulator."""
-    start, end = quarter_of(today)
+    start, end = demo_timeframe(today)
     parts = [
         "# okrbridge demo: the README's worked example against the built-in simulators.\n",
         dumps_table(["store"], {"url": store_url}),

@@ -20,7 +20,7 @@ from okrbridge.connector import (
     UncertainWrite,
 )
 from okrbridge.connector.base import ConnectorStats
-from tests.connector.conftest import FakeClock, MakeTransport
+from tests.connector.conftest import BASE, FakeClock, MakeTransport
 
 TOKEN = "ghp_S3cr3tT0kenValue0123456789"
 OK = httpx.Response(200, json={"ok": True})
@@ -184,7 +184,7 @@ def test_transient_failures_back_off_exponentially_then_give_up(
         side_effect=[
             httpx.Response(500),
             httpx.ReadTimeout("t"),
-            httpx.ConnectError("c"),
+            httpx.RemoteProtocolError("dropped"),
             httpx.Response(504),
         ]
     )
@@ -326,3 +326,54 @@ def test_graphql_query_marked_as_read_is_retried_after_timeout(
     assert body == {"ok": True}
     assert route.call_count == 2
     assert stats.writes == 0
+
+
+@pytest.mark.parametrize(
+    ("error", "cause"),
+    [
+        ("[Errno 111] Connection refused", "connection refused"),
+        ("[Errno -2] Name or service not known", "host name not found"),
+    ],
+)
+def test_unreachable_host_fails_fast_naming_the_address(
+    tool: respx.MockRouter,
+    make_transport: MakeTransport,
+    clock: FakeClock,
+    error: str,
+    cause: str,
+) -> None:
+    route = tool.get("/items").mock(side_effect=httpx.ConnectError(error))
+    with pytest.raises(ToolUnavailable) as caught:
+        make_transport().get_json("/items")
+    assert route.call_count == 2  # one quick retry, not five with minutes of backoff
+    assert clock.sleeps == [1.0]
+    text = str(caught.value)
+    assert cause in text
+    assert BASE.rstrip("/") in text
+    assert "base_url" in text
+
+
+def test_timeouts_keep_their_backoff(
+    tool: respx.MockRouter, make_transport: MakeTransport, clock: FakeClock
+) -> None:
+    route = tool.get("/items").mock(side_effect=httpx.ConnectTimeout("slow"))
+    with pytest.raises(ToolUnavailable) as caught:
+        make_transport(policy_args={"max_attempts": 4}).get_json("/items")
+    assert route.call_count == 4
+    assert clock.sleeps == [1.0, 2.0, 4.0]
+    assert BASE.rstrip("/") in str(caught.value)
+
+
+def test_api_path_written_into_base_url_is_named_on_404(
+    make_transport: MakeTransport,
+) -> None:
+    with respx.mock() as router:
+        router.get("https://acme.example/rest/api/3/rest/api/3/field").mock(
+            return_value=httpx.Response(404)
+        )
+        transport = make_transport(base_url="https://acme.example/rest/api/3")
+        with pytest.raises(NotFound) as caught:
+            transport.get_json("rest/api/3/field")
+    text = str(caught.value)
+    assert "seems to include the API path" in text
+    assert "https://acme.example" in text

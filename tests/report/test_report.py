@@ -122,3 +122,22 @@ def test_md_escape_makes_markup_inert() -> None:
     assert md_escape("a *b* [c](d) <e> `f` _g_\nnext") == (
         "a \\*b\\* \\[c\\](d) \\<e> \\`f\\` \\_g\\_ next"
     )
+
+
+def test_a_check_in_after_the_last_sync_ends_the_changes_where_the_risks_stand(
+    seeded: Seeded,
+) -> None:
+    from okrbridge.domain import CheckIn
+    from okrbridge.store.repos.history import add_checkin
+
+    with seeded.store.session() as session:
+        # Far behind the plan's 3,000 by the end of November: off track, not needs attention.
+        add_checkin(
+            session, CheckIn(key_result_id="kr-dau", value=1000, at=NOW - timedelta(hours=1))
+        )
+    report = build_report(seeded.store, seeded.config, now=NOW, since=WEEK)
+    risks = {r.key_result.id: r.key_result.status for r in report.at_risk}
+    last = [c.change for c in report.changes if c.change.key_result_id == "kr-dau"][-1]
+    assert (last.before, last.after) == (NA, OT)
+    assert risks["kr-dau"] is last.after
+    assert "→ **Off track**" in render_markdown(report)

@@ -1,0 +1,258 @@
+"""What the bridge leaves in each tool: the label per task and the comment as people will see it.
+
+Shared by `sync` (after a run or a dry run) and `demo`. Every title, label and comment body is
+tool data: it is printed as `Text`, never parsed as Rich markup (a title `Fix [/b] parsing`
+must print as written).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from okrbridge.sync.planning import TaskPlan
+    from okrbridge.sync.runner import ConnectorReport, SyncReport
+
+__all__ = [
+    "TERMINAL_COMMENTS",
+    "TERMINAL_TASKS",
+    "Footprint",
+    "TaskMarks",
+    "footprint_json",
+    "footprint_of",
+    "print_footprint",
+    "print_summary",
+]
+
+TERMINAL_TASKS = 10
+"""Tasks listed per connector on a terminal; `--out`/`--json` list them all."""
+TERMINAL_COMMENTS = 2
+"""Comments shown in full per connector on a terminal."""
+
+
+@dataclass(frozen=True)
+class TaskMarks:
+    """The writes planned on one task, in words a person reads in the tool."""
+
+    key: str
+    title: str
+    url: str
+    label: str | None
+    """The bridge label the task carries afterwards (None: none)."""
+    added_label: str | None
+    removed_labels: tuple[str, ...]
+    comment_action: str | None
+    """`create`, `update` or `delete` (None: the comment is left as it is)."""
+    comment_body: str | None
+    field_value: str | None
+
+
+@dataclass(frozen=True)
+class Footprint:
+    """One connector instance's writes, counted the way the summary shows them."""
+
+    tasks: tuple[TaskMarks, ...]
+
+    @property
+    def labels_added(self) -> int:
+        return sum(1 for t in self.tasks if t.added_label)
+
+    @property
+    def labels_removed(self) -> int:
+        return sum(len(t.removed_labels) for t in self.tasks)
+
+    @property
+    def comments(self) -> int:
+        return sum(1 for t in self.tasks if t.comment_action)
+
+    @property
+    def fields(self) -> int:
+        return sum(1 for t in self.tasks if t.field_value is not None)
+
+
+def footprint_of(plans: Sequence[TaskPlan]) -> Footprint:
+    """The marks `plans` put on their tasks."""
+    marks = []
+    for plan in plans:
+        planned = plan.planned
+        change, task = planned.change, planned.change.task
+        comment = change.comment
+        marks.append(
+            TaskMarks(
+                key=task.key,
+                title=task.title,
+                url=task.url,
+                label=planned.label,
+                added_label=change.add_label,
+                removed_labels=tuple(change.remove_labels),
+                comment_action=None if comment is None else comment.action.value,
+                comment_body=None if comment is None else comment.body,
+                field_value=change.field_value,
+            )
+        )
+    return Footprint(tuple(marks))
+
+
+def footprint_json(plans: Sequence[TaskPlan]) -> dict[str, Any]:
+    """The footprint for `--json`: counts and every task with its label and whole comment."""
+    footprint = footprint_of(plans)
+    return {
+        "labels_added": footprint.labels_added,
+        "labels_removed": footprint.labels_removed,
+        "comments": footprint.comments,
+        "fields": footprint.fields,
+        "tasks": [
+            {
+                "task": t.key,
+                "title": t.title,
+                "url": t.url,
+                "label": t.label,
+                "add_label": t.added_label,
+                "remove_labels": list(t.removed_labels),
+                "comment": None
+                if t.comment_action is None
+                else {"action": t.comment_action, "body": t.comment_body},
+                "field_value": t.field_value,
+            }
+            for t in footprint.tasks
+        ],
+    }
+
+
+def _label_text(marks: TaskMarks) -> Any:
+    from rich.text import Text
+
+    text = Text()
+    if marks.added_label:
+        text.append(f"+ {marks.added_label}", style="green")
+    for label in marks.removed_labels:
+        text.append("  " if text else "")
+        text.append(f"- {label}", style="red")
+    if marks.field_value is not None:
+        text.append("  " if text else "")
+        text.append(f"field = {marks.field_value or '(cleared)'}", style="yellow")
+    if not text and marks.label:
+        text.append(f"keeps {marks.label}", style="dim")
+    return text
+
+
+_COMMENT_VERBS = {"create": "+ new comment", "update": "~ comment edited", "delete": "- comment"}
+
+
+def print_footprint(
+    console: Console,
+    report: SyncReport,
+    *,
+    task_limit: int | None = TERMINAL_TASKS,
+    comment_limit: int | None = TERMINAL_COMMENTS,
+) -> None:
+    """Per connector: each task with the label it gets, and the first comments in full."""
+    for connector in report.connectors:
+        _print_connector(console, connector, report.dry_run, task_limit, comment_limit)
+
+
+def _print_connector(
+    console: Console,
+    connector: ConnectorReport,
+    dry_run: bool,
+    task_limit: int | None,
+    comment_limit: int | None,
+) -> None:
+    from rich.markdown import Markdown
+    from rich.padding import Padding
+    from rich.panel import Panel
+    from rich.text import Text
+
+    footprint = footprint_of(connector.planned)
+    heading = Text(f"{connector.instance} ({connector.type})", style="bold")
+    if not connector.ok and not footprint.tasks:
+        return  # its error is in the summary
+    if not footprint.tasks:
+        heading.append(": nothing to write", style="")
+        console.print(heading)
+        return
+    settled = connector.ok and not connector.writes_failed and not connector.writes_pending
+    verb = "would get" if dry_run else ("got" if settled else "were to get (not all written)")
+    heading.append(
+        f": {len(footprint.tasks)} task(s) {verb} the bridge's marks"
+        + (" (dry run: nothing written)" if dry_run else ""),
+        style="",
+    )
+    console.print(heading)
+    shown = footprint.tasks if task_limit is None else footprint.tasks[:task_limit]
+    width = max(len(marks.key) for marks in shown)
+    for marks in shown:
+        line = Text("  ")
+        line.append(marks.key.ljust(width), style="cyan")
+        line.append("  ")
+        line.append_text(_label_text(marks))
+        if marks.comment_action:
+            line.append("  ")
+            line.append(_COMMENT_VERBS[marks.comment_action], style="yellow")
+        line.append("  ")
+        line.append(marks.title, style="dim")
+        console.print(line, no_wrap=True, overflow="ellipsis")
+    hidden = len(footprint.tasks) - len(shown)
+    if hidden:
+        console.print(
+            Text(f"  ... and {hidden} more (all of them: --out FILE or --json)", style="dim")
+        )
+    shared: dict[str, list[str]] = {}
+    for marks in footprint.tasks:
+        if marks.comment_body:
+            shared.setdefault(marks.comment_body, []).append(marks.key)
+    bodies = list(shared.items())
+    for body, keys in bodies if comment_limit is None else bodies[:comment_limit]:
+        also = f" (the same on {', '.join(keys[1:4])}{', ...' if len(keys) > 4 else ''})"
+        title = Text(f"comment on {keys[0]}{also if len(keys) > 1 else ''}, as the tool shows it")
+        console.print(Padding(Panel(Markdown(body), title=title, title_align="left"), (0, 2)))
+
+
+def print_summary(console: Console, report: SyncReport) -> None:
+    """The per-connector counts; fits 80 columns with whole column names."""
+    from rich.table import Table
+    from rich.text import Text
+
+    title = "okrbridge sync" + (" (dry run: nothing written)" if report.dry_run else "")
+    # No borders: 2 columns of padding per column keep all eight whole within 80 columns.
+    table = Table(title=title, box=None, pad_edge=False, padding=(0, 1), header_style="bold")
+    table.add_column("connector", no_wrap=True)
+    for name in ("pulled", "changed", "mapped", "labels", "comments"):
+        table.add_column(name, justify="right", no_wrap=True)
+    table.add_column("planned" if report.dry_run else "writes", justify="right", no_wrap=True)
+    table.add_column("requests", justify="right", no_wrap=True)
+    for c in report.connectors:
+        footprint = footprint_of(c.planned)
+        labels = footprint.labels_added + footprint.labels_removed
+        table.add_row(
+            Text(c.instance, style="" if c.ok else "red"),
+            str(c.pulled),
+            str(c.changed),
+            str(c.mapped),
+            str(labels),
+            str(footprint.comments),
+            str(c.writes_planned if report.dry_run else c.writes_made),
+            str(c.stats.requests),
+        )
+    console.print(table)
+    console.print(
+        Text(
+            "labels: bridge labels added or removed; comments: bridge comments created, "
+            "edited or deleted; mapped: tasks serving an initiative.",
+            style="dim",
+        )
+    )
+    for c in report.connectors:
+        extra = []
+        if c.writes_failed:
+            extra.append(f"{c.writes_failed} write(s) failed")
+        if c.writes_pending:
+            extra.append(f"{c.writes_pending} write(s) still queued for the next run")
+        if c.stats.cost_points:
+            extra.append(f"{c.stats.cost_points:g} API points spent")
+        if extra:
+            console.print(Text(f"{c.instance}: {', '.join(extra)}"))
