@@ -29,6 +29,7 @@ from okrbridge.connector.registry import ConnectorRegistry
 from okrbridge.daemon.metrics import DaemonMetrics
 from okrbridge.daemon.worker import InboxWorker
 from okrbridge.daemon.writer import InboxWriter
+from okrbridge.domain import TaskRef
 from okrbridge.logs import get_logger
 from okrbridge.scheduler import (
     Debouncer,
@@ -156,10 +157,10 @@ class Daemon:
         """The debounced push after webhook events, with the ids of the tasks they changed."""
         with self._triggers_lock:
             trigger = sorted(self._triggers.pop(instance, set()))
-        # HOOK(trigger): the push's priority lane. `run_sync(first=...)` writes these tasks
-        # before any other; once `SyncJobs.push` passes it through, call:
-        #     outcome = self.jobs.push(instance, first=[TaskRef(instance, t) for t in trigger])
-        outcome = self.jobs.push(instance)
+        # The tasks the webhooks changed are written first: a person sees their own task
+        # update within seconds, before any other write the push may carry.
+        first = [TaskRef(connector=instance, external_id=task_id) for task_id in trigger]
+        outcome = self.jobs.push(instance, first=first)
         if outcome is JobOutcome.BUSY:  # the Debouncer tries again: keep the ids for it
             with self._triggers_lock:
                 self._triggers.setdefault(instance, set()).update(trigger)

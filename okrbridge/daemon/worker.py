@@ -34,6 +34,7 @@ from okrbridge.daemon.inbox_admin import release_claims
 from okrbridge.daemon.metrics import DaemonMetrics
 from okrbridge.domain import Task
 from okrbridge.logs import bound, get_logger
+from okrbridge.marks import StatusLabels
 from okrbridge.store.db import Store
 from okrbridge.store.models import TaskRow
 from okrbridge.store.repos.inbox import (
@@ -45,6 +46,7 @@ from okrbridge.store.repos.inbox import (
 )
 from okrbridge.store.repos.tasks import mark_deleted, upsert_tasks
 from okrbridge.store.text import clean_text
+from okrbridge.sync.reconcile import reconcile_marks
 
 __all__ = ["InboxWorker", "OnChanged", "RetryPolicy", "apply_events"]
 
@@ -172,7 +174,9 @@ class InboxWorker:
         self._tool_back(delivery.connector)
         try:
             with self.store.session() as session:
-                changed = apply_events(session, delivery.connector, events, fetched)
+                changed = apply_events(
+                    session, delivery.connector, events, fetched, labels=connector.labels
+                )
                 if not finish_delivery(session, delivery.id, worker=self.worker_id):
                     raise _LostClaim
         except _LostClaim:
@@ -252,6 +256,8 @@ def apply_events(
     instance: str,
     events: Sequence[WebhookEvent],
     fetched: Mapping[str, Task],
+    *,
+    labels: StatusLabels | None = None,
 ) -> list[str]:
     """Apply events in order; return the external ids of the tasks whose stored state
     changed in a way that needs a push (the push's trigger), in first-change order.
@@ -259,7 +265,8 @@ def apply_events(
     The bridge's own echoes are dropped. An event older than what the store holds for its task
     (a replica applied a later delivery first) is dropped too, so per-task order holds. A
     re-read task that `fetch` omitted (gone, or outside the instance's scope) is not stored;
-    if the store had it, it is marked deleted.
+    if the store had it, it is marked deleted. With `labels`, the bridge's marks that a task
+    read from the tool carries (its comment found or gone) update the push state, as a pull's do.
     """
     changed: dict[str, None] = {}
     for event in events:
@@ -275,8 +282,11 @@ def apply_events(
         if event.kind is EventKind.DELETE or (event.kind is EventKind.REFRESH and task is None):
             if mark_deleted(session, instance, [ref]):
                 changed[clean_text(ref)] = None
-        elif task is not None and upsert_tasks(session, [task], run_id=None).changed:
-            changed[clean_text(task.external_id)] = None
+        elif task is not None:
+            upserted = upsert_tasks(session, [task], run_id=None).changed
+            marks_moved = labels is not None and reconcile_marks(session, instance, [task], labels)
+            if upserted or marks_moved:
+                changed[clean_text(task.external_id)] = None
     return list(changed)
 
 

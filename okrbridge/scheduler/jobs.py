@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import enum
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from okrbridge.config.schema import Config
 from okrbridge.connector.registry import ConnectorRegistry
 from okrbridge.daemon.metrics import DaemonMetrics
+from okrbridge.domain import TaskRef
 from okrbridge.logs import bound, get_logger
 from okrbridge.scheduler.health import HealthBoard
 from okrbridge.scheduler.lease import LeaseHold, Leases
@@ -88,10 +89,11 @@ class SyncJobs:
     def full(self, instance: str) -> JobOutcome:
         return self.run(instance, JobKind.FULL)
 
-    def push(self, instance: str) -> JobOutcome:
-        return self.run(instance, JobKind.PUSH)
+    def push(self, instance: str, first: Sequence[TaskRef] = ()) -> JobOutcome:
+        """The push after webhook events; the tasks in `first` are written before any other."""
+        return self.run(instance, JobKind.PUSH, first)
 
-    def run(self, instance: str, kind: JobKind) -> JobOutcome:
+    def run(self, instance: str, kind: JobKind, first: Sequence[TaskRef] = ()) -> JobOutcome:
         """Run one job unless another replica holds the instance or already ran it this tick."""
         if self.stopping.is_set():
             return JobOutcome.STOPPING
@@ -104,10 +106,12 @@ class SyncJobs:
                 if self._ran_this_tick(instance, kind):
                     log.debug("job skipped: ran on another replica this tick")
                     return JobOutcome.DONE_ELSEWHERE
-                self._sync(instance, kind, hold)
+                self._sync(instance, kind, hold, first)
             return JobOutcome.RAN
 
-    def _sync(self, instance: str, kind: JobKind, hold: LeaseHold) -> None:
+    def _sync(
+        self, instance: str, kind: JobKind, hold: LeaseHold, first: Sequence[TaskRef] = ()
+    ) -> None:
         log.info("job started")
         report = run_sync(
             self.config,
@@ -117,6 +121,7 @@ class SyncJobs:
             only=[instance],
             env=self.env,
             pull=kind is not JobKind.PUSH,
+            first=first,
             locked=True,  # this job holds `sync:<instance>`, the lease run_sync would take
             observer=_StopObserver(self.stopping, hold),
         )

@@ -94,3 +94,21 @@ def test_a_known_comment_whose_stamp_is_unreadable_keeps_our_digest(store: Store
     adopted = reconcile(store, task((), FoundMarks(comment_id="C10")))["T1"]
     assert adopted is not None
     assert (adopted.comment_id, adopted.comment_hash) == ("C10", None)
+
+
+def test_a_webhook_task_updates_the_push_state_like_a_pull(store: Store) -> None:
+    from okrbridge.connector.base import EventKind, WebhookEvent
+    from okrbridge.daemon.worker import apply_events
+
+    reconcile(store, task((), FoundMarks(comment_id="C9", comment_digest="0" + "c" * 63)))
+    # A person deleted the bridge's comment; the delivery's re-read shows no comment any more.
+    gone = task((), FoundMarks()).model_copy(update={"updated_at": AT})
+    event = WebhookEvent("d1", EventKind.UPSERT, "T1", gone)
+    with store.session() as session:
+        changed = apply_events(session, "mem", [event], {}, labels=LABELS)
+    assert changed == ["T1"]  # the push that follows re-plans the task
+    with store.session() as session:
+        [task_id] = get_task_ids(session, [gone.ref]).values()
+        row = session.get(PushStateRow, task_id)
+        assert row is not None
+        assert (row.comment_id, row.comment_absent) == (None, True)
