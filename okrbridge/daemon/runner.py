@@ -26,11 +26,11 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from okrbridge.config.schema import Config
 from okrbridge.connector.base import Connector
 from okrbridge.connector.registry import ConnectorRegistry
-from okrbridge.daemon.metrics import DaemonMetrics
 from okrbridge.daemon.worker import InboxWorker
-from okrbridge.daemon.writer import InboxWriter
 from okrbridge.domain import TaskRef
 from okrbridge.logs import get_logger
+from okrbridge.runtime.inbox_writer import InboxWriter
+from okrbridge.runtime.metrics import DaemonMetrics
 from okrbridge.scheduler import (
     Debouncer,
     HealthBoard,

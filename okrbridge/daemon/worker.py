@@ -31,10 +31,10 @@ from okrbridge.connector.base import (
 )
 from okrbridge.connector.errors import ConnectorError, RequestFailed
 from okrbridge.daemon.inbox_admin import release_claims
-from okrbridge.daemon.metrics import DaemonMetrics
 from okrbridge.domain import Task
 from okrbridge.logs import bound, get_logger
 from okrbridge.marks import StatusLabels
+from okrbridge.runtime.metrics import DaemonMetrics
 from okrbridge.store.db import Store
 from okrbridge.store.models import TaskRow
 from okrbridge.store.repos.inbox import (

@@ -13,9 +13,9 @@ from sqlalchemy import func, select
 
 from okrbridge.config.schema import Config
 from okrbridge.connector.registry import ConnectorRegistry
-from okrbridge.daemon.metrics import DaemonMetrics
 from okrbridge.domain import TaskRef
 from okrbridge.logs import bound, get_logger
+from okrbridge.runtime.metrics import DaemonMetrics
 from okrbridge.scheduler.health import HealthBoard
 from okrbridge.scheduler.lease import LeaseHold, Leases
 from okrbridge.store.db import Store

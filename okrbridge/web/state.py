@@ -8,8 +8,8 @@ from typing import Any
 
 from okrbridge.config.schema import Config
 from okrbridge.connector.base import Connector
-from okrbridge.daemon.metrics import DaemonMetrics
-from okrbridge.daemon.writer import InboxWriter
+from okrbridge.runtime.inbox_writer import InboxWriter
+from okrbridge.runtime.metrics import DaemonMetrics
 from okrbridge.scheduler.health import HealthBoard, SchedulerHeartbeat
 from okrbridge.store.db import Store
 

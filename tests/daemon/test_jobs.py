@@ -14,8 +14,8 @@ from structlog.testing import capture_logs
 
 from okrbridge.config.schema import ScheduleSettings
 from okrbridge.connector.registry import ConnectorRegistry
-from okrbridge.daemon.metrics import DaemonMetrics
 from okrbridge.domain import StatusCategory
+from okrbridge.runtime.metrics import DaemonMetrics
 from okrbridge.sandbox import SandboxServer, SeedTask
 from okrbridge.scheduler import Debouncer, HealthBoard, JobOutcome, Leases, SyncJobs
 from okrbridge.store.db import Store

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from okrbridge.daemon.metrics import DaemonMetrics
-from okrbridge.daemon.writer import InboxWriter
+from okrbridge.runtime.inbox_writer import InboxWriter
+from okrbridge.runtime.metrics import DaemonMetrics
 from okrbridge.scheduler.health import HealthBoard
 from okrbridge.web import WebState, create_app
 from okrbridge.web.dashboard.auth import TOKEN_ENV

@@ -11,8 +11,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from okrbridge.config.schema import Config, WebSettings
-from okrbridge.daemon.metrics import DaemonMetrics
-from okrbridge.daemon.writer import InboxWriter
+from okrbridge.runtime.inbox_writer import InboxWriter
+from okrbridge.runtime.metrics import DaemonMetrics
 from okrbridge.scheduler.health import HealthBoard
 from okrbridge.store.db import Store
 from okrbridge.web import WebState, create_app

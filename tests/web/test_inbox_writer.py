@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from okrbridge.daemon.writer import InboxWriter
+from okrbridge.runtime.inbox_writer import InboxWriter
 from okrbridge.store import testing as pg_testing  # (its test_pg_url is no test to collect)
 from okrbridge.store.db import Store
 from okrbridge.store.migrate import upgrade

@@ -9,8 +9,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from okrbridge.config.schema import Config, WebSettings
-from okrbridge.daemon.metrics import DaemonMetrics
-from okrbridge.daemon.writer import InboxWriter
+from okrbridge.runtime.inbox_writer import InboxWriter
+from okrbridge.runtime.metrics import DaemonMetrics
 from okrbridge.scheduler.health import HealthBoard
 from okrbridge.store.db import Store
 from okrbridge.store.migrate import upgrade
