@@ -50,6 +50,7 @@ class TrelloConnector(Connector[TrelloSettings]):
             Capability.LABELS,
             Capability.COMMENTS,
             Capability.WEBHOOKS,
+            Capability.REGISTERS_WEBHOOKS,
             Capability.INCREMENTAL,
             Capability.MARKS_IN_PULL,
         }
@@ -125,6 +126,13 @@ class TrelloConnector(Connector[TrelloSettings]):
             board_ids=lambda: set(self.puller.board_ids()),
             labels=self.labels,
         )
+
+    def register_webhooks(self, callback_url: str) -> list[str]:
+        """One webhook per configured board (Trello watches a model: the board)."""
+        return [
+            f"board {board}: webhook {self.register_webhook(board, callback_url)}"
+            for board in self.settings.boards
+        ]
 
     def register_webhook(self, board: str, callback_url: str) -> str:
         """Register `callback_url` for a configured board; returns the webhook id.

@@ -309,21 +309,22 @@ def inbox_purge(
 
 @webhooks_app.command("register")
 def webhooks_register(
-    tool: Annotated[str, typer.Argument(help="Connector type, e.g. trello.")],
-    board: Annotated[str, typer.Option("--board", help="Board (model) id to watch.")],
+    instance: Annotated[str, typer.Argument(help="Connector instance, e.g. trello-main.")],
     callback_url: Annotated[
-        str, typer.Option("--callback-url", help="Public URL of POST /webhooks/<instance>.")
-    ],
-    config: ConfigOption = None,
-    connector: Annotated[
         str | None,
-        typer.Option("--connector", help="Connector instance (when several).", show_default=False),
+        typer.Option(
+            "--callback-url",
+            help="Public URL of POST /webhooks/<instance> (default: the instance's callback_url).",
+            show_default=False,
+        ),
     ] = None,
+    config: ConfigOption = None,
 ) -> None:
-    """Register a webhook in the tool (Trello), pointing at the daemon."""
+    """Create the instance's webhooks in the tool (where its connector can), pointing at the
+    daemon."""
     from okrbridge.cli.daemon import run_webhooks_register
 
-    run_webhooks_register(config, tool, board=board, callback_url=callback_url, connector=connector)
+    run_webhooks_register(config, instance, callback_url=callback_url)
 
 
 @app.command("serve-dashboard")

@@ -58,36 +58,33 @@ def _migrate(store: Store) -> None:
         log.info("store migrated", store=store.redacted_url, applied=applied)
 
 
-def run_webhooks_register(
-    path: Path | None, tool: str, *, board: str, callback_url: str, connector: str | None
-) -> None:
-    """Ask the connector instance to register a webhook for `board` pointing at the daemon."""
+def run_webhooks_register(path: Path | None, instance: str, *, callback_url: str | None) -> None:
+    """Ask the connector instance to create its webhooks in the tool, pointing at the daemon."""
+    from okrbridge.connector.base import Capability
     from okrbridge.connector.registry import default_registry
     from okrbridge.sync.runner import build_connector
 
-    loaded = load(path)
-    instances = {
-        name: s
-        for name, s in loaded.config.connectors.items()
-        if s.type == tool and (connector is None or name == connector)
-    }
-    if len(instances) != 1:
-        which = f"named {connector!r} " if connector else ""
-        found = ", ".join(instances) or "none"
+    loaded = load(path, only=[instance])
+    settings = loaded.config.connectors.get(instance)
+    if settings is None:
+        known = ", ".join(loaded.config.connectors) or "none"
+        fail(f"no connector instance {instance!r} in the config (instances: {known})", EXIT_USAGE)
+    registry = default_registry()
+    if Capability.REGISTERS_WEBHOOKS not in registry.get(settings.type).capabilities:
         fail(
-            f"need exactly one {tool} connector instance {which}(found: {found}); "
-            "pick one with --connector",
+            f"{instance}: {settings.type} webhooks are registered in the tool itself "
+            f"(see docs/connectors/{settings.type}.md), pointing at /webhooks/{instance}",
             EXIT_USAGE,
         )
-    (name,) = instances
-    built = build_connector(default_registry(), loaded.config, name, dict(os.environ))
-    register = getattr(built, "register_webhook", None)
-    if not callable(register):
-        fail(f"connector type {tool!r} cannot register webhooks from here", EXIT_USAGE)
+    url = callback_url or getattr(settings, "callback_url", None)
+    if not url:
+        fail(f"{instance}: give --callback-url (the public URL of /webhooks/{instance})", 2)
+    built = build_connector(registry, loaded.config, instance, dict(os.environ))
     try:
-        webhook_id = register(board, callback_url)
+        lines = built.register_webhooks(url)
     except Exception as exc:
-        fail(f"{name}: webhook registration failed: {exc}", EXIT_FAILURE)
+        fail(f"{instance}: webhook registration failed: {exc}", EXIT_FAILURE)
     finally:
         built.close()
-    stdout().print(f"{name}: webhook {webhook_id} registered for {board} -> {callback_url}")
+    for line in lines:
+        stdout().print(f"{instance}: {line} -> {url}", markup=False)

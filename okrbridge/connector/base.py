@@ -51,6 +51,9 @@ class Capability(str, enum.Enum):
     """Can show the status in a tool field where labels are unavailable (GitHub draft items)."""
     INCREMENTAL = "incremental"
     """`pull(cursor)` with a cursor returns only what changed since it."""
+    REGISTERS_WEBHOOKS = "registers_webhooks"
+    """`register_webhooks` creates the tool's webhooks through its API (`okrbridge webhooks
+    register <instance>`); without it a person registers them in the tool's settings."""
     MARKS_IN_PULL = "marks_in_pull"
     """Every task from `pull` and `fetch` carries `marks` (its bridge comment found or known
     absent): the core then creates a comment without asking the connector to look first."""
@@ -256,6 +259,12 @@ class Connector(Generic[S]):
         request path, so it may look up identities (cached) and re-read tasks. A failed
         lookup raises (the worker retries); it never changes what an event means."""
         raise WebhookPayloadError(f"{self.name} does not receive webhooks")
+
+    def register_webhooks(self, callback_url: str) -> list[str]:
+        """Create (or find) the tool's webhooks for every container in the instance's scope,
+        pointing at `callback_url` (the daemon's `POST /webhooks/<instance>`); one line per
+        webhook. Only for connectors declaring `Capability.REGISTERS_WEBHOOKS`."""
+        raise NotImplementedError(f"{self.name} webhooks are registered in the tool itself")
 
     def preflight(self) -> list[str]:
         """Problems that would make every write of some kind fail (a status with no option on

@@ -1,4 +1,4 @@
-"""`okrbridge webhooks register trello`: the Trello connector registers the daemon's URL."""
+"""`okrbridge webhooks register <instance>`: a connector that can registers the daemon's URL."""
 
 from __future__ import annotations
 
@@ -26,13 +26,23 @@ def test_register_calls_the_trello_api(tmp_path: Path, monkeypatch: pytest.Monke
         )
         for name, value in tool.env().items():
             monkeypatch.setenv(name, value)
-        args = ["webhooks", "register", "trello", "--board", "main", "--config", str(config),
-                "--callback-url", "http://127.0.0.1:8080/webhooks/trello-main"]  # fmt: skip
-        result = CliRunner().invoke(app, args)
+        url = "http://127.0.0.1:8080/webhooks/trello-main"
+        args = ["webhooks", "register", "trello-main", "--config", str(config)]
+        result = CliRunner().invoke(app, [*args, "--callback-url", url])
         assert result.exit_code == 0, result.output
-        assert "registered for main" in result.output
+        boards = table["boards"]
         posted = [e for e in server.log.snapshot() if e.method == "POST" and "webhooks" in e.path]
-        assert len(posted) == 1
+        assert len(posted) == len(boards)  # one webhook per configured board
+        assert all(f"board {board}: webhook" in result.output for board in boards)
+        again = CliRunner().invoke(app, [*args, "--callback-url", url])
+        assert again.exit_code == 0, again.output  # already there: found, not duplicated
+        assert sum(1 for hook in tool.state.webhooks.values() if hook["callbackURL"] == url) == len(
+            boards
+        )
 
-        wrong = CliRunner().invoke(app, [*args[:2], "github", *args[3:]])
-        assert wrong.exit_code == 2  # no github instance configured
+        missing = CliRunner().invoke(app, ["webhooks", "register", "nope", "--config", str(config)])
+        assert missing.exit_code == 2
+        assert "no connector instance 'nope'" in missing.output
+        no_url = CliRunner().invoke(app, args)
+        assert no_url.exit_code == 2
+        assert "--callback-url" in no_url.output
