@@ -196,7 +196,7 @@ def phase(name: str, n: int, url: str) -> dict[str, Any]:
 
 
 def _no_drain(*args: Any, **kwargs: Any) -> Any:
-    from okrbridge.sync.push import DrainResult
+    from okrbridge.sync.drain import DrainResult
 
     return DrainResult()
 

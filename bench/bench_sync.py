@@ -113,9 +113,9 @@ def run_one(n: int, url: str) -> dict[str, Any]:
     from okrbridge.store.repos.runs import start_run
     from okrbridge.store.repos.tasks import get_task_ids
     from okrbridge.sync.compute import compute
-    from okrbridge.sync.planning import plan_connector
+    from okrbridge.sync.connector_plan import plan_connector
     from okrbridge.sync.pull import pull_into_store
-    from okrbridge.sync.queue import load_pushed
+    from okrbridge.sync.write_queue import load_pushed
 
     store = Store(url)
     if store.dialect == "postgresql":

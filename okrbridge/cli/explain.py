@@ -216,8 +216,8 @@ def _print_marks(
     from rich.text import Text
 
     from okrbridge.sync.comment import CommentMemo
-    from okrbridge.sync.plan import in_scope
-    from okrbridge.sync.planning import comment_context
+    from okrbridge.sync.connector_plan import comment_context
+    from okrbridge.sync.task_changes import in_scope
 
     titles = {o.id: o.title for o in config.objectives}
     ctx = comment_context(task, evaluation, titles, config.push.dashboard_url)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from okrbridge.sync.planning import TaskPlan
+    from okrbridge.sync.connector_plan import TaskPlan
     from okrbridge.sync.runner import ConnectorReport, SyncReport
 
 __all__ = [

@@ -56,7 +56,7 @@ def parked_json(session: Any) -> dict[str, list[dict[str, Any]]]:
     """Per connector instance: the writes the tool refused, parked until the task's desired
     state changes (they are not retried on every sync)."""
     from okrbridge.store.models import TaskRow
-    from okrbridge.store.repos.push import parked_writes
+    from okrbridge.store.repos.writes import parked_writes
 
     parked: dict[str, list[dict[str, Any]]] = {}
     for row in parked_writes(session):

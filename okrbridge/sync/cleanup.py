@@ -29,8 +29,8 @@ from okrbridge.connector.registry import ConnectorRegistry
 from okrbridge.domain import Task
 from okrbridge.store.db import Store
 from okrbridge.store.models import AuditEntry, PushQueueRow, PushStateRow, TaskRow
-from okrbridge.store.repos.push import AuditRecord, audit, delete_push_states
 from okrbridge.store.repos.tasks import note_changed
+from okrbridge.store.repos.writes import AuditRecord, audit, delete_push_states
 from okrbridge.sync.lease import instance_lease
 from okrbridge.sync.reconcile import STATUS_SLUGS
 

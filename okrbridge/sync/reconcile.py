@@ -26,8 +26,8 @@ from okrbridge.domain import KRStatus, Task
 from okrbridge.marks import StatusLabels
 from okrbridge.store.models import PushStateRow
 from okrbridge.store.repos._sql import chunked, now_or
-from okrbridge.store.repos.push import put_push_states
 from okrbridge.store.repos.tasks import get_task_ids
+from okrbridge.store.repos.writes import put_push_states
 
 __all__ = ["STATUS_SLUGS", "reconcile_marks"]
 

@@ -30,12 +30,12 @@ from okrbridge.store.models import PushStateRow, TaskInitiativeRow, TaskRow
 from okrbridge.store.repos._sql import chunked
 from okrbridge.store.repos.runs import finish_run, start_run
 from okrbridge.sync.compute import Computed, acknowledge, compute
+from okrbridge.sync.connector_plan import TaskPlan, plan_connector
+from okrbridge.sync.drain import DrainResult, drain
 from okrbridge.sync.lease import InstanceBusy, instance_lease
-from okrbridge.sync.plan import Pushed
-from okrbridge.sync.planning import TaskPlan, plan_connector
 from okrbridge.sync.pull import PullResult, needs_full_pass, pull_into_store
-from okrbridge.sync.push import DrainResult, drain
-from okrbridge.sync.queue import change_actions, load_pushed, replace_plan
+from okrbridge.sync.task_changes import Pushed
+from okrbridge.sync.write_queue import change_actions, load_pushed, replace_plan
 
 __all__ = ["ConnectorReport", "SyncObserver", "SyncReport", "build_connector", "run_sync"]
 

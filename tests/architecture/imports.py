@@ -39,7 +39,7 @@ def _imports(tree: ast.AST, module: str, is_package: bool) -> Iterator[str]:
 
 
 def package_of(module: str, *, include_external: bool = False) -> str | None:
-    """`okrbridge.sync.plan` -> `sync`; top-level modules (`okrbridge.domain`) are their own.
+    """`okrbridge.sync.drain` -> `sync`; top-level modules (`okrbridge.domain`) are their own.
     With `include_external`, a module outside the core is named by its top-level package."""
     parts = module.split(".")
     if parts[0] != CORE:

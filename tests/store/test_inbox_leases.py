@@ -24,7 +24,7 @@ from okrbridge.store.repos import (
     retry_delivery,
     upsert_tasks,
 )
-from okrbridge.store.repos.push import QueueItem
+from okrbridge.store.repos.writes import QueueItem
 
 
 def test_a_redelivery_is_stored_once(store: Store) -> None:

@@ -18,7 +18,7 @@ from okrbridge.sandbox import SeedTask
 from okrbridge.store.models import AuditEntry
 from okrbridge.store.repos.leases import acquire_lease
 from okrbridge.sync.lease import describe_holder, instance_lease, lease_name
-from okrbridge.sync.plan import Reason
+from okrbridge.sync.task_changes import Reason
 from tests.support.memory import MemorySettings
 from tests.support.okr import NOW, okr_config
 from tests.sync.conftest import Bench

@@ -8,8 +8,8 @@ from okrbridge.domain import FoundMarks, Task
 from okrbridge.marks import StatusLabels
 from okrbridge.store.db import Store
 from okrbridge.store.models import PushStateRow
-from okrbridge.store.repos.push import save_push_state
 from okrbridge.store.repos.tasks import get_task_ids, upsert_tasks
+from okrbridge.store.repos.writes import save_push_state
 from okrbridge.sync.reconcile import reconcile_marks
 
 AT = datetime(2026, 11, 15, tzinfo=UTC)

@@ -24,7 +24,16 @@ from okrbridge.store.repos.mapping import (
     load_task_initiatives,
     replace_task_initiatives,
 )
-from okrbridge.store.repos.push import (
+from okrbridge.store.repos.runs import finish_run, last_runs, start_run
+from okrbridge.store.repos.tasks import (
+    UpsertResult,
+    get_task_ids,
+    load_tasks,
+    mark_deleted,
+    mark_unseen_deleted,
+    upsert_tasks,
+)
+from okrbridge.store.repos.writes import (
     AuditRecord,
     ClaimedItem,
     QueueItem,
@@ -38,15 +47,6 @@ from okrbridge.store.repos.push import (
     push_states,
     requeue_in_flight,
     save_push_state,
-)
-from okrbridge.store.repos.runs import finish_run, last_runs, start_run
-from okrbridge.store.repos.tasks import (
-    UpsertResult,
-    get_task_ids,
-    load_tasks,
-    mark_deleted,
-    mark_unseen_deleted,
-    upsert_tasks,
 )
 
 __all__ = [

@@ -12,7 +12,7 @@ from okrbridge.connector.base import Capability
 from okrbridge.domain import Task
 from okrbridge.engine import Evaluation
 from okrbridge.sync.comment import CommentContext
-from okrbridge.sync.plan import PRIORITY_TRIGGER, PlannedChange, Pushed, TaskPlanner
+from okrbridge.sync.task_changes import PRIORITY_TRIGGER, PlannedChange, Pushed, TaskPlanner
 
 __all__ = ["TaskPlan", "comment_context", "plan_connector"]
 

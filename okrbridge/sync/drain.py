@@ -28,7 +28,7 @@ from okrbridge.connector.pacing import TokenBucket
 from okrbridge.domain import StatusCategory, Task
 from okrbridge.store.db import Store
 from okrbridge.store.models import TaskRow
-from okrbridge.sync.queue import (
+from okrbridge.sync.write_queue import (
     ClaimedItem,
     claim,
     pending_count,

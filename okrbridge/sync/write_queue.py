@@ -1,4 +1,4 @@
-"""The sync's use of the durable write queue (`okrbridge.store.repos.push`).
+"""The sync's use of the durable write queue (`okrbridge.store.repos.writes`).
 
 A row is claimed (marked `in_flight` and committed) before its writes are sent; a crash then
 leaves it in flight, and the next plan flags that task `uncertain`, so the connector looks for
@@ -20,7 +20,7 @@ from okrbridge.connector.base import CommentAction, CommentChange, PushChange, P
 from okrbridge.domain import Task
 from okrbridge.store.models import PushQueueRow, PushStateRow, TaskRow
 from okrbridge.store.repos._sql import now_or
-from okrbridge.store.repos.push import (
+from okrbridge.store.repos.writes import (
     AuditRecord,
     ClaimedItem,
     QueueItem,
@@ -33,8 +33,8 @@ from okrbridge.store.repos.push import (
     push_states,
     save_push_state,
 )
-from okrbridge.sync.plan import Pushed
-from okrbridge.sync.planning import TaskPlan
+from okrbridge.sync.connector_plan import TaskPlan
+from okrbridge.sync.task_changes import Pushed
 
 __all__ = [
     "ClaimedItem",

@@ -15,7 +15,7 @@ from okrbridge.domain import (
     TaskAggregate,
 )
 from okrbridge.sync.comment import CommentContext
-from okrbridge.sync.plan import Pushed, Reason, TaskPlanner
+from okrbridge.sync.task_changes import Pushed, Reason, TaskPlanner
 
 ALL = frozenset({Capability.LABELS, Capability.COMMENTS})
 
