@@ -250,7 +250,12 @@ def _print_marks(
 
 
 def unmatched_lines(config: Config, evaluation: Evaluation) -> list[str]:
-    """Initiatives that no task serves, and rules matching no task."""
+    """Initiatives that no task serves, and rules matching no task.
+
+    An incremental sync's evaluation maps only the tasks that changed (`partial`): its
+    initiative counts are whole (kept as tallies), so initiatives serving no task are named,
+    but rules are judged only on a whole evaluation (`status`, `config check`, `sync --full`).
+    """
     from okrbridge.engine.explain import unmatched
 
     lines: list[str] = []
@@ -263,6 +268,8 @@ def unmatched_lines(config: Config, evaluation: Evaluation) -> list[str]:
                 f"initiative {initiative.id!r} matches no task (rules: {rules}; nor does any "
                 f"task carry the label {prefix}{initiative.id})"
             )
+    if evaluation.partial:
+        return lines
     counting = {kr.id: kr.tasks for o in config.objectives for kr in o.key_results if kr.tasks}
     for kr_id, counted in evaluation.mapping.by_key_result.items():
         rule = counting.get(kr_id)

@@ -47,7 +47,7 @@ from okrbridge.connector.errors import (
     UncertainWrite,
 )
 from okrbridge.connector.pacing import TokenBucket
-from okrbridge.redact import Redactor, redactor
+from okrbridge.redact import Redactor
 
 __all__ = ["DEFAULT_POLICY", "HttpTransport", "RetryHint", "RetryPolicy"]
 
@@ -122,7 +122,6 @@ class HttpTransport:
         self._clock = clock
         self._lock = threading.Lock()
         self._redactor = Redactor(parse.secret_values(self._headers, auth, self._params, redact))
-        redactor.add(self._redactor.secrets)  # and wherever else they might show: logs, errors
 
     # -- public API ---------------------------------------------------------------------------
     def request(
