@@ -121,8 +121,10 @@ def compute(
             with_ids += [(i, loaded[i]) for i in sorted(loaded) if not loaded[i].deleted]
         links = load_links(session, [task_id for task_id, _ in with_ids])
     mapping = _partial_mapping(with_ids, links, config)
+    # Whole when every enabled instance's tasks were loaded (a first sync, a recount).
+    whole = set(names) >= set(_enabled(config)) and all(ids is None for ids in wanted.values())
     return Computed(
-        evaluation=replace(evaluation, mapping=mapping, partial=True),
+        evaluation=replace(evaluation, mapping=mapping, partial=not whole),
         tasks=[task for _, task in with_ids],
         previous=previous,
         task_ids={(t.connector, t.external_id): task_id for task_id, t in with_ids},
