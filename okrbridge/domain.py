@@ -41,13 +41,13 @@ __all__ = [
 ]
 
 
-def _members(annotation: Any) -> list[Any]:
+def annotation_members(annotation: Any) -> list[Any]:
     """`annotation` flattened through `Annotated` and unions into its member types."""
     origin = get_origin(annotation)
     if origin is Annotated:
-        return _members(get_args(annotation)[0])
+        return annotation_members(get_args(annotation)[0])
     if origin is Union or origin is types.UnionType:
-        return [member for arg in get_args(annotation) for member in _members(arg)]
+        return [member for arg in get_args(annotation) for member in annotation_members(arg)]
     return [annotation]
 
 
@@ -57,7 +57,7 @@ _NUMBERS = (int, float, timedelta)
 def _check_scalar(annotation: Any, value: Any) -> None:
     """Raise ValueError when `value` is a boolean where a number belongs, or the reverse;
     items of lists and values of tables are checked against their own types."""
-    members = _members(annotation)
+    members = annotation_members(annotation)
     if isinstance(value, bool):
         if bool not in members and any(m in _NUMBERS for m in members):
             raise ValueError("expected a number, got a boolean (true/false)")

@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import difflib
 import re
-import types
 from collections.abc import Container, Mapping
 from dataclasses import dataclass
-from typing import Annotated, Any, Union, get_args, get_origin
+from typing import Any, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from okrbridge.config.problems import KeyPath, format_path
+from okrbridge.domain import annotation_members
 
 __all__ = ["LocatedMessage", "allowed_keys", "suggest", "validation_messages"]
 
@@ -51,24 +51,14 @@ def allowed_keys(model: type[BaseModel], path: KeyPath) -> list[str] | None:
         current = _step(current, segment)
         if current is None:
             return None
-    for candidate in _members(current):
+    for candidate in annotation_members(current):
         if isinstance(candidate, type) and issubclass(candidate, BaseModel):
             return list(candidate.model_fields)
     return None
 
 
-def _members(annotation: Any) -> list[Any]:
-    """Flatten `Annotated` and unions into their member types."""
-    origin = get_origin(annotation)
-    if origin is Annotated:
-        return _members(get_args(annotation)[0])
-    if origin is Union or origin is types.UnionType:
-        return [member for arg in get_args(annotation) for member in _members(arg)]
-    return [annotation]
-
-
 def _step(annotation: Any, segment: str | int) -> Any:
-    for candidate in _members(annotation):
+    for candidate in annotation_members(annotation):
         origin = get_origin(candidate)
         if isinstance(segment, int) and origin is list:
             return get_args(candidate)[0]
