@@ -10,6 +10,7 @@ exits anyway, and the run left `running` is closed as `interrupted` by the next 
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import signal
@@ -124,11 +125,8 @@ class Daemon:
         self.server = uvicorn.Server(
             uvicorn.Config(
                 self.app,
-                # "auto" (the default) takes httptools and uvloop, dependencies of ours and
-                # far cheaper per request than h11 and asyncio's loop; it falls back to those
-                # where uvloop does not exist (Windows).
-                http="auto",
-                loop="auto",
+                http=_fast_or("httptools", "h11"),
+                loop=_fast_or("uvloop", "asyncio"),
                 host=options.host,
                 port=options.port,
                 log_config=None,  # our logging pipeline (okrbridge.logs) handles uvicorn's
@@ -238,3 +236,13 @@ class Daemon:
             for connector in self.worker.connectors.values():
                 connector.close()
         return busy
+
+
+def _fast_or(fast: str, fallback: str) -> str:
+    """httptools and uvloop (dependencies of ours) cost far less CPU per webhook delivery than
+    h11 and asyncio's loop; uvloop does not exist on Windows, where the fallback serves."""
+    try:
+        importlib.import_module(fast)
+    except ImportError:
+        return fallback
+    return fast
