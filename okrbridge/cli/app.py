@@ -358,12 +358,18 @@ def report(
     stalled_days: Annotated[
         int, typer.Option(help="An open task not updated for this many days is stalled.", min=1)
     ] = 14,
+    all_tasks: Annotated[
+        bool,
+        typer.Option("--all", help="List every problem task (default: the worst 20 per KR)."),
+    ] = False,
 ) -> None:
     """Weekly update: status changes with reasons, key results at risk with their overdue or
     stalled tasks, and forecasts that miss their target."""
     from okrbridge.cli.report import run_report
 
-    run_report(config, since=since, fmt=format, out=out, stalled_days=stalled_days)
+    run_report(
+        config, since=since, fmt=format, out=out, stalled_days=stalled_days, all_tasks=all_tasks
+    )
 
 
 def _whole_short_help(*apps: typer.Typer) -> None:

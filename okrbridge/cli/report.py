@@ -33,10 +33,17 @@ def parse_since(text: str, now: datetime) -> datetime:
 
 
 def run_report(
-    path: Path | None, *, since: str, fmt: str, out: Path | None, stalled_days: int
+    path: Path | None,
+    *,
+    since: str,
+    fmt: str,
+    out: Path | None,
+    stalled_days: int,
+    all_tasks: bool = False,
 ) -> None:
     """Build the report as of now and write it to `out` or stdout."""
     from okrbridge.report import build_report, render_html, render_markdown
+    from okrbridge.report.build import DEFAULT_TASK_LIMIT
 
     if fmt not in FORMATS:
         fail(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}", EXIT_USAGE)
@@ -47,7 +54,14 @@ def run_report(
         fail(str(exc), EXIT_USAGE)
     loaded = load(path, check_secrets=False)
     with open_store(loaded) as store:
-        report = build_report(store, loaded.config, now=now, since=start, stalled_days=stalled_days)
+        report = build_report(
+            store,
+            loaded.config,
+            now=now,
+            since=start,
+            stalled_days=stalled_days,
+            task_limit=None if all_tasks else DEFAULT_TASK_LIMIT,
+        )
     text = render_markdown(report) if fmt == "md" else render_html(report)
     if out is None:
         typer.echo(text, nl=False)

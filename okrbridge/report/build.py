@@ -19,6 +19,8 @@ __all__ = ["AtRisk", "ChangeLine", "ProblemTask", "Report", "build_report", "for
 
 AT_RISK = (KRStatus.OFF_TRACK, KRStatus.NEEDS_ATTENTION)
 DEFAULT_STALLED_DAYS = 14
+DEFAULT_TASK_LIMIT = 20
+"""Problem tasks listed per key result at risk; `okrbridge report --all` lists every one."""
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,9 @@ class AtRisk:
     key_result: KeyResultResult
     objective_title: str
     tasks: tuple[ProblemTask, ...]
+    """The worst problem tasks first, at most the report's `task_limit`."""
+    more: int = 0
+    """Problem tasks left out by the limit."""
 
 
 @dataclass(frozen=True)
@@ -70,8 +75,12 @@ def build_report(
     now: datetime,
     since: datetime,
     stalled_days: int = DEFAULT_STALLED_DAYS,
+    task_limit: int | None = DEFAULT_TASK_LIMIT,
 ) -> Report:
-    """Everything the weekly update says, as of `now`, about the window from `since`."""
+    """Everything the weekly update says, as of `now`, about the window from `since`.
+
+    Each at-risk key result lists its worst `task_limit` problem tasks and counts the rest
+    (None lists them all): a report stays readable at any number of tasks."""
     computed = compute(store, config, now=now, record=False)
     evaluation = computed.evaluation
     with store.session() as session:
@@ -90,7 +99,12 @@ def build_report(
         stalled_days=stalled_days,
         changes=tuple(_change_line(c, evaluation, titles) for c in changes),
         at_risk=tuple(
-            AtRisk(kr, titles[kr.objective_id], _problems(kr, evaluation, tasks, now, stalled_days))
+            _at_risk(
+                kr,
+                titles[kr.objective_id],
+                _problems(kr, evaluation, tasks, now, stalled_days),
+                task_limit,
+            )
             for kr in sorted(krs, key=lambda kr: -kr.status.severity)
             if kr.status in AT_RISK
         ),
@@ -99,6 +113,14 @@ def build_report(
         ),
         counts=counts,
     )
+
+
+def _at_risk(
+    kr: KeyResultResult, objective: str, problems: tuple[ProblemTask, ...], limit: int | None
+) -> AtRisk:
+    if limit is None or len(problems) <= limit:
+        return AtRisk(kr, objective, problems)
+    return AtRisk(kr, objective, problems[:limit], more=len(problems) - limit)
 
 
 def _since_last_evaluation(

@@ -88,6 +88,8 @@ def _md_risk(risk: AtRisk, stalled_days: int) -> list[str]:
     if not risk.tasks:
         lines += [f"No overdue task, none idle for {stalled_days}+ days.", ""]
     lines += [_md_task(problem) for problem in risk.tasks]
+    if risk.more:
+        lines.append(f"- … and {risk.more:,} more (`okrbridge report --all` lists every one)")
     return [*lines, ""] if risk.tasks else lines
 
 

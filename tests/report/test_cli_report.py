@@ -116,3 +116,13 @@ def test_since_accepts_durations_and_dates() -> None:
     assert parse_since("2026-11-01T08:00:00+01:00", now) == datetime(2026, 11, 1, 7, tzinfo=UTC)
     with pytest.raises(ValueError, match="neither a duration"):
         parse_since("last week", now)
+
+
+def test_all_lists_every_problem_task(setup: tuple[Path, dict[str, str]]) -> None:
+    path, env = setup
+    capped = CliRunner().invoke(app, ["report", "--config", str(path)], env=env)
+    every = CliRunner().invoke(app, ["report", "--config", str(path), "--all"], env=env)
+    assert every.exit_code == 0, every.output
+    # Under the default cap of 20 tasks per key result both list the same problems.
+    assert every.stdout.count("\n- ") == capped.stdout.count("\n- ")
+    assert "more (`okrbridge report --all`" not in every.stdout

@@ -141,3 +141,19 @@ def test_a_check_in_after_the_last_sync_ends_the_changes_where_the_risks_stand(
     assert (last.before, last.after) == (NA, OT)
     assert risks["kr-dau"] is last.after
     assert "→ **Off track**" in render_markdown(report)
+
+
+def test_each_risk_lists_its_worst_tasks_and_counts_the_rest(seeded: Seeded) -> None:
+    capped = build_report(seeded.store, seeded.config, now=NOW, since=WEEK, task_limit=2)
+    reviews = {r.key_result.id: r for r in capped.at_risk}["kr-reviews"]
+    assert [p.task.key for p in reviews.tasks] == ["MKT-3", "MKT-2"]  # the worst first
+    assert reviews.more == 1
+    assert "- … and 1 more (`okrbridge report --all` lists every one)" in render_markdown(capped)
+    assert "and 1 more" in render_html(capped)
+    whole = build_report(seeded.store, seeded.config, now=NOW, since=WEEK, task_limit=None)
+    everything = {r.key_result.id: r for r in whole.at_risk}["kr-reviews"]
+    assert ([p.task.key for p in everything.tasks], everything.more) == (
+        ["MKT-3", "MKT-2", "TR-4"],
+        0,
+    )
+    assert "more (`okrbridge report --all`" not in render_markdown(whole)
