@@ -26,7 +26,7 @@ from okrbridge.domain import KRStatus, Task
 from okrbridge.marks import StatusLabels
 from okrbridge.store.models import PushStateRow
 from okrbridge.store.repos._sql import chunked, now_or
-from okrbridge.store.repos.tasks import get_task_ids
+from okrbridge.store.repos.tasks import get_task_ids, note_changed
 from okrbridge.store.repos.writes import put_push_states
 
 __all__ = ["STATUS_SLUGS", "reconcile_marks"]
@@ -54,7 +54,7 @@ def reconcile_marks(
     }
     states = _states(session, list(ids.values()))
     at = now_or(now)
-    rows = []
+    rows, moved = [], []
     for task in seen:
         task_id = ids.get(task.external_id)
         if task_id is None:
@@ -63,7 +63,10 @@ def reconcile_marks(
         after = _reconciled(task, dict(before), labels, at)
         if after != before:
             rows.append({**after, "updated_at": at})
+            moved.append((instance, task.external_id))
     put_push_states(session, rows)
+    # What the bridge wrote is a plan input: the next compute plans these tasks again.
+    note_changed(session, moved)
     return len(rows)
 
 
