@@ -28,6 +28,7 @@ from okrbridge.store.models import PushStateRow
 from okrbridge.store.repos._sql import chunked, now_or
 from okrbridge.store.repos.tasks import get_task_ids, note_changed
 from okrbridge.store.repos.writes import put_push_states
+from okrbridge.store.text import clean_text
 
 __all__ = ["STATUS_SLUGS", "reconcile_marks"]
 
@@ -63,7 +64,7 @@ def reconcile_marks(
         after = _reconciled(task, dict(before), labels, at)
         if after != before:
             rows.append({**after, "updated_at": at})
-            moved.append((instance, task.external_id))
+            moved.append((instance, clean_text(task.external_id)))  # as stored
     put_push_states(session, rows)
     # What the bridge wrote is a plan input: the next compute plans these tasks again.
     note_changed(session, moved)
