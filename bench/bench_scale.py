@@ -4,10 +4,14 @@ Phases, each in a fresh process (so peak RSS is its own), on one store:
 
 - `first`: full pull of N tasks into an empty store, compute, first-rollout planning (the
   queue write of every mapped task); the drain is replaced by a no-op.
+- `queued`: incremental sync, the tool reports nothing changed, the rollout still queued
+  (a long rollout under way: the queue must not be planned again).
 - (setup, not measured: the queue is settled as if drained: push state written, rows gone)
 - `steady`: incremental sync, the tool reports nothing changed.
 - `one`: incremental sync, the tool reports one changed task.
 - `full`: `sync --full`: full pull of N unchanged tasks, full recount, every task planned.
+  The synthetic tool does not keep what the settle step pretends was written, so each mapped
+  task is planned its status label again: an upper bound of the planning work.
 
 Each prints wall and CPU seconds (`resource.getrusage`: the machine may be shared), the
 planning part (plan + queue write), writes planned and peak RSS (VmHWM).
@@ -149,15 +153,16 @@ def open_store(url: str, *, fresh: bool = False) -> Any:
 
 
 def _timed(module: Any, name: str, spent: list[float]) -> None:
-    """Wrap `module.name` so that its wall time adds to `spent[0]`."""
+    """Wrap `module.name` so that its wall and CPU time add to `spent[0]` and `spent[1]`."""
     original: Callable[..., Any] = getattr(module, name)
 
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        t0 = time.perf_counter()
+        t0, cpu0 = time.perf_counter(), time.process_time()
         try:
             return original(*args, **kwargs)
         finally:
             spent[0] += time.perf_counter() - t0
+            spent[1] += time.process_time() - cpu0
 
     setattr(module, name, wrapper)
 
@@ -168,9 +173,10 @@ def phase(name: str, n: int, url: str) -> dict[str, Any]:
 
     store = open_store(url, fresh=name == "first")
     vars(runner)["drain"] = _no_drain  # planning and the queue are measured, not a tool
-    planning = [0.0]
+    planning = [0.0, 0.0]  # wall, CPU
     _timed(runner, "plan_connector", planning)
-    _timed(runner, "replace_plan", planning)
+    _timed(runner.QueueReplacement, "add", planning)
+    _timed(runner, "plan_pages", planning)
     registry = ConnectorRegistry()
     registry.register(SyntheticConnector)
     SyntheticConnector.total = n
@@ -190,6 +196,8 @@ def phase(name: str, n: int, url: str) -> dict[str, Any]:
         "cpu_s": round(cpu, 2),
         "cpu_process_s": round(_cpu(), 2),
         "planning_s": round(planning[0], 2),
+        "planning_cpu_s": round(planning[1], 2),
+        "tasks_planned": sum(c.counts.tasks for c in report.connectors),
         "writes_planned": sum(c.writes_planned for c in report.connectors),
         "peak_rss_mb": round(_peak_rss_mb()),
     }
@@ -269,7 +277,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--n", type=int, default=1_000_000)
     parser.add_argument("--pg", help="a PostgreSQL URL (instead of a SQLite file)")
-    parser.add_argument("--phases", default="first,settle,steady,one,full")
+    parser.add_argument("--phases", default="first,queued,settle,steady,one,full")
     parser.add_argument("--keep", help="SQLite file to use (and keep) instead of a temp one")
     parser.add_argument("--phase", nargs=3, metavar=("NAME", "N", "URL"), help=argparse.SUPPRESS)
     args = parser.parse_args()

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from okrbridge.config.schema import Config
     from okrbridge.domain import Initiative, Task
     from okrbridge.engine import Evaluation
-    from okrbridge.engine.explain import RuleCheck, TaskExplanation
+    from okrbridge.engine.explain import RuleCheck, RuleRef, TaskExplanation
     from okrbridge.store.db import Store
 
 __all__ = ["find_task", "print_unmatched", "run_explain", "unmatched_lines"]
@@ -249,12 +249,16 @@ def _print_marks(
     )
 
 
-def unmatched_lines(config: Config, evaluation: Evaluation) -> list[str]:
+def unmatched_lines(
+    config: Config, evaluation: Evaluation, rules: Sequence[RuleRef] | None = None
+) -> list[str]:
     """Initiatives that no task serves, and rules matching no task.
 
-    An incremental sync's evaluation maps only the tasks that changed (`partial`): its
+    A sync's evaluation maps no task (`partial`: tasks are planned a page at a time); its
     initiative counts are whole (kept as tallies), so initiatives serving no task are named,
-    but rules are judged only on a whole evaluation (`status`, `config check`, `sync --full`).
+    and rules are named from `rules`, the rules a recount (a first sync, `sync --full`) found
+    matching no task; an incremental sync judges none. `status` and `config check` evaluate
+    every task and judge them all.
     """
     from okrbridge.engine.explain import unmatched
 
@@ -263,12 +267,15 @@ def unmatched_lines(config: Config, evaluation: Evaluation) -> list[str]:
     prefix = config.push.label_prefix
     for initiative in config.initiatives:
         if initiative.id in empty:
-            rules = "; ".join(_rule_text(r) for r in initiative.match) or "no rules"
+            texts = "; ".join(_rule_text(r) for r in initiative.match) or "no rules"
             lines.append(
-                f"initiative {initiative.id!r} matches no task (rules: {rules}; nor does any "
+                f"initiative {initiative.id!r} matches no task (rules: {texts}; nor does any "
                 f"task carry the label {prefix}{initiative.id})"
             )
     if evaluation.partial:
+        for ref in rules or ():
+            if ref.kind == "initiative" and ref.owner_id not in empty:
+                lines.append(_rule_line(config, ref.owner_id, ref.index))
         return lines
     counting = {kr.id: kr.tasks for o in config.objectives for kr in o.key_results if kr.tasks}
     for kr_id, counted in evaluation.mapping.by_key_result.items():
@@ -282,12 +289,16 @@ def unmatched_lines(config: Config, evaluation: Evaluation) -> list[str]:
         if initiative.id in empty:
             continue
         found = unmatched([initiative], tasks_of.get(initiative.id, ()), label_prefix=prefix)
-        for ref in found.rules:
-            lines.append(
-                f"rule {ref.index + 1} of initiative {initiative.id!r} matches no task: "
-                f"{_rule_text(initiative.match[ref.index])}"
-            )
+        lines += [_rule_line(config, initiative.id, ref.index) for ref in found.rules]
     return lines
+
+
+def _rule_line(config: Config, initiative_id: str, index: int) -> str:
+    initiative = next(i for i in config.initiatives if i.id == initiative_id)
+    return (
+        f"rule {index + 1} of initiative {initiative_id!r} matches no task: "
+        f"{_rule_text(initiative.match[index])}"
+    )
 
 
 def _rule_text(rule: object) -> str:
@@ -301,11 +312,16 @@ def _rule_text(rule: object) -> str:
     return ", ".join(parts) or "(no condition)"
 
 
-def print_unmatched(console: Console, config: Config, evaluation: Evaluation) -> None:
+def print_unmatched(
+    console: Console,
+    config: Config,
+    evaluation: Evaluation,
+    rules: Sequence[RuleRef] | None = None,
+) -> None:
     """The notes, with what to run next; nothing when everything matches something."""
     from rich.text import Text
 
-    lines = unmatched_lines(config, evaluation)
+    lines = unmatched_lines(config, evaluation, rules)
     if not lines:
         return
     console.print(Text("Mapping:", style="bold yellow"))

@@ -97,14 +97,16 @@ def footprint_of(plans: Sequence[TaskPlan]) -> Footprint:
     return Footprint(tuple(marks))
 
 
-def footprint_json(plans: Sequence[TaskPlan]) -> dict[str, Any]:
-    """The footprint for `--json`: counts and every task with its label and whole comment."""
-    footprint = footprint_of(plans)
+def footprint_json(connector: ConnectorReport) -> dict[str, Any]:
+    """The footprint for `--json`: counts of every plan, and each task the report kept (all
+    of them when the sync kept every plan) with its label and whole comment."""
+    footprint = footprint_of(connector.planned)
+    counts = connector.counts
     return {
-        "labels_added": footprint.labels_added,
-        "labels_removed": footprint.labels_removed,
-        "comments": footprint.comments,
-        "fields": footprint.fields,
+        "labels_added": counts.labels_added,
+        "labels_removed": counts.labels_removed,
+        "comments": counts.comments,
+        "fields": counts.fields,
         "tasks": [
             {
                 "task": t.key,
@@ -168,17 +170,18 @@ def _print_connector(
     from rich.text import Text
 
     footprint = footprint_of(connector.planned)
+    total = connector.counts.tasks
     heading = Text(f"{connector.instance} ({connector.type})", style="bold")
-    if not connector.ok and not footprint.tasks:
+    if not connector.ok and not total:
         return  # its error is in the summary
-    if not footprint.tasks:
+    if not total:
         heading.append(": nothing to write", style="")
         console.print(heading)
         return
     settled = connector.ok and not connector.writes_failed and not connector.writes_pending
     verb = "would get" if dry_run else ("got" if settled else "were to get (not all written)")
     heading.append(
-        f": {len(footprint.tasks)} task(s) {verb} the bridge's marks"
+        f": {total} task(s) {verb} the bridge's marks"
         + (" (dry run: nothing written)" if dry_run else ""),
         style="",
     )
@@ -196,7 +199,7 @@ def _print_connector(
         line.append("  ")
         line.append(marks.title, style="dim")
         console.print(line, no_wrap=True, overflow="ellipsis")
-    hidden = len(footprint.tasks) - len(shown)
+    hidden = total - len(shown)
     if hidden:
         console.print(
             Text(f"  ... and {hidden} more (all of them: --out FILE or --json)", style="dim")
@@ -226,15 +229,14 @@ def print_summary(console: Console, report: SyncReport) -> None:
     table.add_column("planned" if report.dry_run else "writes", justify="right", no_wrap=True)
     table.add_column("requests", justify="right", no_wrap=True)
     for c in report.connectors:
-        footprint = footprint_of(c.planned)
-        labels = footprint.labels_added + footprint.labels_removed
+        labels = c.counts.labels_added + c.counts.labels_removed
         table.add_row(
             Text(c.instance, style="" if c.ok else "red"),
             str(c.pulled),
             str(c.changed),
             str(c.mapped),
             str(labels),
-            str(footprint.comments),
+            str(c.counts.comments),
             str(c.writes_planned if report.dry_run else c.writes_made),
             str(c.stats.requests),
         )

@@ -147,7 +147,7 @@ def run_sync_command(
     out: Path | None = None,
 ) -> None:
     from okrbridge.connector.registry import default_registry
-    from okrbridge.sync.runner import run_sync
+    from okrbridge.sync.runner import PLAN_SAMPLE, run_sync
 
     loaded = load(path, only=connectors)
     unknown = [name for name in connectors if name not in loaded.config.connectors]
@@ -164,6 +164,9 @@ def run_sync_command(
             only=connectors,
             observer=stop.observing(RichObserver(progress)),
             env=dict(os.environ),
+            keep_plans=None
+            if as_json or out is not None
+            else PLAN_SAMPLE,  # a terminal shows a few
         )
         if stop.requested:
             _record_interrupted(store, report)
@@ -174,7 +177,7 @@ def run_sync_command(
         print_summary(report)
         if _has_tasks(report):
             assert report.evaluation is not None
-            print_unmatched(stdout(), loaded.config, report.evaluation)
+            print_unmatched(stdout(), loaded.config, report.evaluation, report.unmatched_rules)
     if not report.ok:
         raise typer.Exit(EXIT_FAILURE)
 
@@ -184,7 +187,7 @@ def sync_json(report: SyncReport, config: Config | None = None) -> dict[str, Any
     from okrbridge.cli.footprint import footprint_json
 
     notes = (
-        unmatched_lines(config, report.evaluation)
+        unmatched_lines(config, report.evaluation, report.unmatched_rules)
         if config is not None and report.evaluation is not None and _has_tasks(report)
         else []
     )
@@ -215,7 +218,7 @@ def sync_json(report: SyncReport, config: Config | None = None) -> dict[str, Any
                 "cost_points": c.stats.cost_points,
                 "error": c.error,
                 "planned": [_plan_json(p) for p in c.planned] if report.dry_run else [],
-                "footprint": footprint_json(c.planned),
+                "footprint": footprint_json(c),
             }
             for c in report.connectors
         ],

@@ -26,6 +26,7 @@ from .evaluation import Evaluation, History, evaluate, latest_checkins
 from .explain import (
     ConditionCheck,
     RuleCheck,
+    RuleHits,
     RuleRef,
     TaskExplanation,
     Unmatched,
@@ -52,6 +53,7 @@ __all__ = [
     "Measure",
     "Pace",
     "RuleCheck",
+    "RuleHits",
     "RuleRef",
     "TaskExplanation",
     "TaskKey",

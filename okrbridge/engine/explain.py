@@ -35,6 +35,7 @@ from .taskview import TaskView, category_of
 __all__ = [
     "ConditionCheck",
     "RuleCheck",
+    "RuleHits",
     "RuleRef",
     "TaskExplanation",
     "Unmatched",
@@ -168,6 +169,35 @@ def explain_task(
     )
 
 
+class RuleHits:
+    """Which rules match at least one of the tasks seen so far; fed a page at a time, so a
+    pass over a whole store can name the rules that match nothing without holding it."""
+
+    def __init__(
+        self, initiatives: Sequence[Initiative], key_results: Sequence[KeyResult] = ()
+    ) -> None:
+        self._owned = _owned_rules(initiatives, key_results)
+        # Each rule gets its own target number, so the index reports every rule a task matches.
+        self._index = RuleIndex(compile_rule(rule, n) for n, (_, rule) in enumerate(self._owned))
+        self._hit: set[int] = set()
+
+    def add(self, tasks: Iterable[TaskView]) -> None:
+        """Note the rules these tasks match (deleted tasks match nothing)."""
+        for task in tasks:
+            if len(self._hit) == len(self._owned):
+                return
+            if task.deleted:
+                continue
+            found: set[int] = set()
+            self._index.collect(task, frozenset(label.casefold() for label in task.labels), found)
+            self._hit |= found
+
+    @property
+    def unmatched(self) -> tuple[RuleRef, ...]:
+        """The rules no task given so far matched, in config order."""
+        return tuple(ref for n, (ref, _) in enumerate(self._owned) if n not in self._hit)
+
+
 def unmatched(
     initiatives: Sequence[Initiative],
     tasks: Iterable[TaskView],
@@ -181,22 +211,14 @@ def unmatched(
     ignored, as by the engine): a rule is unmatched only relative to the tasks given.
     """
     tasks = list(tasks)
-    owned = _owned_rules(initiatives, key_results)
-    # Each rule gets its own target number, so the index reports every rule a task matches.
-    index = RuleIndex(compile_rule(rule, number) for number, (_, rule) in enumerate(owned))
-    hit: set[int] = set()
-    for task in tasks:
-        if task.deleted or len(hit) == len(owned):
-            continue
-        found: set[int] = set()
-        index.collect(task, frozenset(label.casefold() for label in task.labels), found)
-        hit |= found
+    hits = RuleHits(initiatives, key_results)
+    hits.add(tasks)
     mapping = map_tasks(initiatives, tasks, key_results=key_results, label_prefix=label_prefix)
     return Unmatched(
         initiatives=tuple(
             initiative.id for initiative in initiatives if not mapping.by_initiative[initiative.id]
         ),
-        rules=tuple(ref for number, (ref, _) in enumerate(owned) if number not in hit),
+        rules=hits.unmatched,
     )
 
 

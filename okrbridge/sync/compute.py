@@ -2,8 +2,9 @@
 
 A recording compute (a sync) is incremental: only the tasks written since the last compute
 are mapped again (`incremental.refresh_tallies`), the key results are evaluated from the
-stored tallies, and only the tasks whose plan inputs may have changed are loaded
-(`incremental.plan_inputs_changed`). With nothing changed no task is loaded at all.
+stored tallies, and only the tasks whose plan inputs may have changed are planned
+(`incremental.plan_inputs_changed`), read a page at a time (`plan_pages`). With nothing
+changed no task is loaded at all.
 `full=True` recounts everything from the stored tasks (streamed in pages).
 
 A read-only compute (`record=False`: `status`, `report`) evaluates every stored task in memory
@@ -12,9 +13,11 @@ and writes nothing.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+
+from sqlalchemy.orm import Session
 
 from okrbridge.config.schema import Config
 from okrbridge.domain import CheckIn, KeyResultSource, KRStatus, Task
@@ -32,7 +35,7 @@ from okrbridge.store.repos.history import (
 )
 from okrbridge.store.repos.mapping import Links, load_links
 from okrbridge.store.repos.tallies import TallyKey
-from okrbridge.store.repos.tasks import load_tasks, load_tasks_by_id, load_tasks_with_ids
+from okrbridge.store.repos.tasks import iter_live_tasks, load_tasks, load_tasks_by_id
 from okrbridge.sync.incremental import (
     INITIATIVE,
     KEY_RESULT,
@@ -42,24 +45,36 @@ from okrbridge.sync.incremental import (
     refresh_tallies,
 )
 
-__all__ = ["Computed", "acknowledge", "compute", "evaluate_tallies"]
+__all__ = [
+    "PLAN_PAGE",
+    "Computed",
+    "PlanPage",
+    "acknowledge",
+    "compute",
+    "evaluate_tallies",
+    "plan_pages",
+]
 
 
 @dataclass(frozen=True)
 class Computed:
     evaluation: Evaluation
+    """The results. After a recording compute its mapping is empty (`partial`): the tasks
+    to plan are read page by page with their mapping (`plan_pages`)."""
     tasks: list[Task]
-    """The live tasks to plan: after a recording compute, per instance either every task
-    or only those whose plan inputs may have changed (`incremental.plan_inputs_changed`);
-    after a read-only compute, every task."""
+    """Every stored live task, after a read-only compute (empty after a recording one)."""
     previous: dict[str, KRStatus]
     """Each key result's status at the previous evaluation."""
-    task_ids: dict[TaskKey, int] = field(default_factory=dict)
-    """Store ids of `tasks` (filled by a recording compute)."""
-    incremental: bool = False
-    """True when `tasks` is the changed subset rather than every task."""
+    scopes: dict[str, frozenset[int] | None] = field(default_factory=dict)
+    """After a recording compute, per instance the store ids of the tasks whose plan inputs
+    may have changed (`incremental.plan_inputs_changed`); None: every task of the instance."""
     update: TallyUpdate | None = None
     """The stored tallies this evaluation came from (None for a read-only compute)."""
+
+    @property
+    def incremental(self) -> bool:
+        """True when some instance plans only the tasks that changed."""
+        return any(scope is not None for scope in self.scopes.values())
 
     @property
     def status_changes(self) -> list[str]:
@@ -71,6 +86,53 @@ class Computed:
         ]
 
 
+PLAN_PAGE = 5_000
+"""Tasks loaded and planned at a time: memory stays at one page whatever the store holds."""
+
+
+@dataclass(frozen=True)
+class PlanPage:
+    """Some of an instance's tasks to plan, with the evaluation mapping exactly them."""
+
+    tasks: list[tuple[int, Task]]
+    """(store id, task), live tasks only, in id order."""
+    evaluation: Evaluation
+
+
+def plan_pages(
+    session: Session,
+    config: Config,
+    computed: Computed,
+    instance: str,
+    *,
+    size: int | None = None,
+) -> Iterator[PlanPage]:
+    """The tasks of `instance` to plan after a recording compute, a page at a time (of
+    `size`, default `PLAN_PAGE`), each with the evaluation restricted to its tasks' mapping."""
+    size = size or PLAN_PAGE
+    if computed.update is None:
+        raise ValueError("plan_pages needs a recording compute (a read-only one has its tasks)")
+    if instance not in computed.scopes:
+        return
+    scope = computed.scopes[instance]
+    if scope is None:
+        pages: Iterator[list[tuple[int, Task]]] = iter_live_tasks(session, instance, page=size)
+    else:
+        pages = _pages_of(session, sorted(scope), size)
+    for with_ids in pages:
+        if not with_ids:
+            continue
+        links = load_links(session, [task_id for task_id, _ in with_ids])
+        mapping = _partial_mapping(with_ids, links, config)
+        yield PlanPage(with_ids, replace(computed.evaluation, mapping=mapping, partial=True))
+
+
+def _pages_of(session: Session, ids: list[int], size: int) -> Iterator[list[tuple[int, Task]]]:
+    for start in range(0, len(ids), size):
+        loaded = load_tasks_by_id(session, ids[start : start + size])
+        yield [(i, loaded[i]) for i in sorted(loaded) if not loaded[i].deleted]
+
+
 def compute(
     store: Store,
     config: Config,
@@ -80,13 +142,17 @@ def compute(
     run_id: int | None = None,
     full: bool = False,
     instances: Sequence[str] | None = None,
+    dry_run: bool = False,
 ) -> Computed:
     """Evaluate every objective over the stored tasks.
 
     With `record`, the config's OKR definitions are upserted, the stored mapping and tallies
     refreshed (incrementally unless `full`), the results recorded, and the tasks to plan of
-    each of `instances` (default: every enabled one) loaded; call `acknowledge` once an
-    instance's plans are written. Without `record` nothing is written (`status`, `report`).
+    each of `instances` (default: every enabled one) named in `scopes` (read them with
+    `plan_pages`); call `acknowledge` once an instance's plans are written. `dry_run` keeps
+    the mapping and tallies (they follow the stored tasks) but records no evaluation and
+    moves no planning cursor. Without `record` nothing is written and every task is loaded
+    (`status`, `report`).
     """
     if not record:
         return _compute_in_memory(store, config, now=now)
@@ -99,38 +165,39 @@ def compute(
         previous = {kr: status for kr, (status, _, _) in latest_statuses(session).items()}
         evaluation = evaluate_tallies(config, update.tallies, entries, history, now=now)
         refresh = config.push.comment_refresh
-        wanted = {
-            name: plan_inputs_changed(session, name, update, evaluation, now=now, refresh=refresh)
+        scopes = {
+            name: _frozen(
+                plan_inputs_changed(
+                    session,
+                    name,
+                    update,
+                    evaluation,
+                    now=now,
+                    refresh=refresh,
+                    advance=not dry_run,
+                )
+            )
             for name in names
         }
-        record_evaluation(
-            session,
-            evaluation.objectives,
-            list(evaluation.initiatives.values()),
-            run_id,
-            now,
-        )
-    with_ids: list[tuple[int, Task]] = []
-    with store.session() as session:
-        for name, ids in wanted.items():
-            if ids is None:
-                with_ids += load_tasks_with_ids(session, name, include_raw=False)
-        some = set().union(*(ids for ids in wanted.values() if ids is not None))
-        if some:
-            loaded = load_tasks_by_id(session, some)
-            with_ids += [(i, loaded[i]) for i in sorted(loaded) if not loaded[i].deleted]
-        links = load_links(session, [task_id for task_id, _ in with_ids])
-    mapping = _partial_mapping(with_ids, links, config)
-    # Whole when every enabled instance's tasks were loaded (a first sync, a recount).
-    whole = set(names) >= set(_enabled(config)) and all(ids is None for ids in wanted.values())
+        if not dry_run:
+            record_evaluation(
+                session,
+                evaluation.objectives,
+                list(evaluation.initiatives.values()),
+                run_id,
+                now,
+            )
     return Computed(
-        evaluation=replace(evaluation, mapping=mapping, partial=not whole),
-        tasks=[task for _, task in with_ids],
+        evaluation=replace(evaluation, partial=True),
+        tasks=[],
         previous=previous,
-        task_ids={(t.connector, t.external_id): task_id for task_id, t in with_ids},
-        incremental=any(ids is not None for ids in wanted.values()),
+        scopes=scopes,
         update=update,
     )
+
+
+def _frozen(ids: set[int] | None) -> frozenset[int] | None:
+    return None if ids is None else frozenset(ids)
 
 
 def acknowledge(store: Store, computed: Computed, instance: str, *, now: datetime) -> None:

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from okrbridge.config.schema import Config
 from okrbridge.domain import KeyResultSource, KRStatus
-from okrbridge.engine import Evaluation, TaskMatcher
+from okrbridge.engine import Evaluation, RuleHits, RuleRef, TaskMatcher
 from okrbridge.engine.progress import TaskTally
 from okrbridge.engine.tallies import Contribution, add_contribution
 from okrbridge.store.repos.mapping import (
@@ -34,11 +34,11 @@ from okrbridge.store.repos.tallies import (
     TallyState,
     changed_task_ids,
     clear_changes,
+    in_flight_tasks,
     latest_change,
     load_contributions,
     load_state,
     load_tallies,
-    open_queue_tasks,
     pending_changes,
     plan_state_name,
     refresh_due_tasks,
@@ -74,6 +74,8 @@ class TallyUpdate:
     """Every target's tally."""
     recounted: bool
     """True when everything was recounted (`--full`, or the mapping inputs changed)."""
+    unmatched_rules: tuple[RuleRef, ...] | None = None
+    """After a recount, the initiative rules that matched no live task (None otherwise)."""
 
 
 def mapping_fingerprint(config: Config) -> str:
@@ -112,11 +114,15 @@ def refresh_tallies(
     if full or state is None or state.fingerprint != fingerprint:
         upto = latest_change(session)
         tallies: dict[TallyKey, TaskTally] = {}
+        hits = RuleHits(config.initiatives)
         for page in iter_stored_tasks(session):
             _apply(session, matcher, page, tallies, recount=True)
+            hits.add(page)
         replace_tallies(session, tallies)
         save_state(session, TALLY_STATE, TallyState(fingerprint, upto), now)
-        return TallyUpdate(fingerprint, upto, tallies, recounted=True)
+        return TallyUpdate(
+            fingerprint, upto, tallies, recounted=True, unmatched_rules=hits.unmatched
+        )
     tallies = load_tallies(session)
     upto, refs = pending_changes(session, state.seq)
     if refs:
@@ -227,6 +233,7 @@ def plan_inputs_changed(
     *,
     now: datetime,
     refresh: timedelta | None = None,
+    advance: bool = True,
 ) -> set[int] | None:
     """Store ids of the tasks of `instance` whose plan inputs may have changed since its
     plans were last written (`acknowledge_plans`); None means every task of `instance`.
@@ -239,17 +246,23 @@ def plan_inputs_changed(
       tally is still included: labels and status drive the plan);
     - the tasks mapped to an initiative serving a key result whose status differs from the
       one at the instance's last plans (or that is new);
-    - the tasks with an open write in the instance's queue (`replace_plan` replaces the
-      whole open queue, so they are planned again rather than dropped).
+    - the tasks whose push state the tool's marks changed (`reconcile_marks` notes them
+      like a content change);
+    - the tasks with an in-flight write (a drain stopped mid-write): planned again, flagged
+      uncertain, so the connector looks for what that attempt may have made.
+
+    Queued writes of other tasks stay as they are: `QueueReplacement` replaces only the
+    rows of the tasks it plans, so a long rollout's queue is not planned again each sync.
 
     None (every task): the instance has never been planned, or was last planned under other
     mapping inputs (rules, label prefix, initiative-to-key-result links), or a recount
     (`--full`) happened since.
 
     - with `refresh` (`push.comment_refresh`), a bounded sweep of the tasks whose comment
-      figures are older than that (`_refresh_sweep`): the planner decides whether they
-      moved. Figures that moved while no status did wait for this; titles and reasons alone
-      do not change what a task should carry.
+      figures are older than that (`_refresh_sweep`; `advance=False`, a dry run, leaves its
+      cursor where it was): the planner decides whether they moved. Figures that moved
+      while no status did wait for this; titles and reasons alone do not change what a
+      task should carry.
 
     The set stays valid until `acknowledge_plans` records that the plans were written, so a
     sync that stops in between (crash, connector failure) plans these tasks again next time.
@@ -262,9 +275,9 @@ def plan_inputs_changed(
     initiatives = changed_initiatives(evaluation, previous)
     if initiatives:
         ids |= tasks_of_initiatives(session, initiatives, connector=instance)
-    ids |= open_queue_tasks(session, instance)
+    ids |= in_flight_tasks(session, instance)
     if refresh is not None:
-        ids |= _refresh_sweep(session, instance, now - refresh, now)
+        ids |= _refresh_sweep(session, instance, now - refresh, now, advance=advance)
     return ids
 
 
@@ -272,7 +285,9 @@ REFRESH_SWEEP = 2_000
 """Tasks with a due figure refresh considered per sync and instance (see `_refresh_sweep`)."""
 
 
-def _refresh_sweep(session: Session, instance: str, before: datetime, now: datetime) -> set[int]:
+def _refresh_sweep(
+    session: Session, instance: str, before: datetime, now: datetime, *, advance: bool = True
+) -> set[int]:
     """Up to `REFRESH_SWEEP` tasks whose comment figures were written before `before`, in id
     order from where the previous sweep stopped (wrapping around).
 
@@ -286,7 +301,8 @@ def _refresh_sweep(session: Session, instance: str, before: datetime, now: datet
     if len(found) < REFRESH_SWEEP and after > 0:  # wrap around
         found += refresh_due_tasks(session, instance, before, 0, REFRESH_SWEEP - len(found))
     last = found[-1] if len(found) == REFRESH_SWEEP else 0
-    save_state(session, name, TallyState("", last), now)
+    if advance:
+        save_state(session, name, TallyState("", last), now)
     return set(found)
 
 

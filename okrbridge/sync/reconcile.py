@@ -26,8 +26,9 @@ from okrbridge.domain import KRStatus, Task
 from okrbridge.marks import StatusLabels
 from okrbridge.store.models import PushStateRow
 from okrbridge.store.repos._sql import chunked, now_or
-from okrbridge.store.repos.tasks import get_task_ids
+from okrbridge.store.repos.tasks import get_task_ids, note_changed
 from okrbridge.store.repos.writes import put_push_states
+from okrbridge.store.text import clean_text
 
 __all__ = ["STATUS_SLUGS", "reconcile_marks"]
 
@@ -54,7 +55,7 @@ def reconcile_marks(
     }
     states = _states(session, list(ids.values()))
     at = now_or(now)
-    rows = []
+    rows, moved = [], []
     for task in seen:
         task_id = ids.get(task.external_id)
         if task_id is None:
@@ -63,7 +64,10 @@ def reconcile_marks(
         after = _reconciled(task, dict(before), labels, at)
         if after != before:
             rows.append({**after, "updated_at": at})
+            moved.append((instance, clean_text(task.external_id)))  # as stored
     put_push_states(session, rows)
+    # What the bridge wrote is a plan input: the next compute plans these tasks again.
+    note_changed(session, moved)
     return len(rows)
 
 

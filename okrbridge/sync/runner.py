@@ -23,24 +23,35 @@ from okrbridge.config.schema import Config
 from okrbridge.connector.base import Connector, ConnectorStats
 from okrbridge.connector.registry import ConnectorRegistry
 from okrbridge.domain import TaskRef
-from okrbridge.engine import Evaluation
+from okrbridge.engine import Evaluation, RuleRef
 from okrbridge.marks import StatusLabels
 from okrbridge.store.db import Store
 from okrbridge.store.models import PushStateRow, TaskInitiativeRow, TaskRow
 from okrbridge.store.repos._sql import chunked
 from okrbridge.store.repos.runs import finish_run, start_run
-from okrbridge.sync.compute import Computed, acknowledge, compute
+from okrbridge.sync.compute import Computed, acknowledge, compute, plan_pages
 from okrbridge.sync.connector_plan import TaskPlan, plan_connector
 from okrbridge.sync.drain import DrainResult, drain
 from okrbridge.sync.lease import InstanceBusy, instance_lease
 from okrbridge.sync.pull import PullResult, needs_full_pass, pull_into_store
 from okrbridge.sync.task_changes import Pushed
-from okrbridge.sync.write_queue import change_actions, load_pushed, replace_plan
+from okrbridge.sync.write_queue import QueueReplacement, change_actions
 
-__all__ = ["ConnectorReport", "SyncObserver", "SyncReport", "build_connector", "run_sync"]
+__all__ = [
+    "PLAN_SAMPLE",
+    "ConnectorReport",
+    "PlanCounts",
+    "SyncObserver",
+    "SyncReport",
+    "build_connector",
+    "run_sync",
+]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+
+PLAN_SAMPLE = 100
+"""Plans a sync report keeps per instance by default (every plan is counted)."""
 
 
 class SyncObserver(Protocol):
@@ -68,11 +79,53 @@ class ConnectorReport:
     error: str | None = None
     stats: ConnectorStats = field(default_factory=ConnectorStats)
     planned: list[TaskPlan] = field(default_factory=list)
+    """The plans, in planning order: all of them, or the first `run_sync(keep_plans=...)`."""
+    counts: PlanCounts = field(default_factory=lambda: PlanCounts())
+    """Every plan counted, kept or not."""
     run_id: int | None = None
 
     @property
     def ok(self) -> bool:
         return self.error is None
+
+    def tally(
+        self, plans: Sequence[TaskPlan], pushed: Mapping[int, Pushed], keep: int | None
+    ) -> None:
+        """Count a page of plans; keep them while fewer than `keep` are kept (None: all)."""
+        for plan in plans:
+            self.counts.add(plan)
+            change = plan.planned.change
+            before = pushed.get(plan.task_id)
+            if (
+                change.add_label
+                and before is not None
+                and before.label not in (None, change.add_label)
+            ):
+                self.status_changes += 1
+        room = len(plans) if keep is None else max(0, keep - len(self.planned))
+        self.planned += plans[:room]
+
+
+@dataclass
+class PlanCounts:
+    """The planned writes of one instance, counted the way the summary shows them."""
+
+    tasks: int = 0
+    labels_added: int = 0
+    labels_removed: int = 0
+    comments: int = 0
+    fields: int = 0
+    writes: int = 0
+    """Writes (actions) the plans make."""
+
+    def add(self, plan: TaskPlan) -> None:
+        change = plan.planned.change
+        self.tasks += 1
+        self.writes += len(change_actions_of(plan))
+        self.labels_added += change.add_label is not None
+        self.labels_removed += len(change.remove_labels)
+        self.comments += change.comment is not None
+        self.fields += change.field_value is not None
 
 
 @dataclass
@@ -81,6 +134,9 @@ class SyncReport:
     evaluation: Evaluation | None
     dry_run: bool
     key_result_status_changes: list[str] = field(default_factory=list)
+    unmatched_rules: tuple[RuleRef, ...] | None = None
+    """When this sync recounted every task (a first sync, `--full`): the initiative rules
+    that matched none (None: not judged)."""
 
     @property
     def ok(self) -> bool:
@@ -110,6 +166,7 @@ def run_sync(
     first: Iterable[TaskRef] = (),
     locked: bool = False,
     lease_wait: float = 5.0,
+    keep_plans: int | None = PLAN_SAMPLE,
 ) -> SyncReport:
     """One sync of every enabled connector instance (or those named in `only`).
 
@@ -117,7 +174,9 @@ def run_sync(
     the tasks in `first` (those a webhook changed) are written before any other. Each instance
     is synced under its store lease (`okrbridge.sync.lease`): an instance another run holds
     for longer than `lease_wait` seconds fails, writing nothing. `locked`: the caller already
-    holds the leases (the daemon's jobs).
+    holds the leases (the daemon's jobs). Plans are written to the queue a page at a time;
+    each report keeps the first `keep_plans` of them (None: all, for `--json` and `--out`)
+    and counts every one.
     """
     now = now or datetime.now(UTC)
     env = os.environ if env is None else env
@@ -150,7 +209,13 @@ def run_sync(
             if pull:
                 _guard(report, partial(_pull, store, connector, report, observer, now))
         computed = compute(
-            store, config, now=now, record=not dry_run, full=full, instances=list(connectors)
+            store,
+            config,
+            now=now,
+            record=True,
+            dry_run=dry_run,
+            full=full,
+            instances=list(connectors),
         )
         for name, connector in connectors.items():
             step = partial(
@@ -160,7 +225,7 @@ def run_sync(
                 connector,
                 reports[name],
                 computed,
-                _PushOptions(dry_run, now, frozenset(triggered.get(name, ()))),
+                _PushOptions(dry_run, now, frozenset(triggered.get(name, ())), keep_plans),
                 observer,
             )
             _guard(reports[name], step)
@@ -175,6 +240,7 @@ def run_sync(
         evaluation=computed.evaluation,
         dry_run=dry_run,
         key_result_status_changes=computed.status_changes,
+        unmatched_rules=None if computed.update is None else computed.update.unmatched_rules,
     )
 
 
@@ -183,6 +249,7 @@ class _PushOptions:
     dry_run: bool
     now: datetime
     first: frozenset[str]
+    keep_plans: int | None
 
 
 def _lease(leases: ExitStack, store: Store, instance: str, wait: float) -> bool:
@@ -240,47 +307,35 @@ def _push(
     observer: SyncObserver | None,
 ) -> None:
     assert report.run_id is not None
-    dry_run = options.dry_run
     instance = connector.instance
-    # The compute loaded the tasks to plan (all of them, or those whose inputs changed).
-    tasks = [t for t in computed.tasks if t.connector == instance]
-    with store.session() as session:
-        if computed.update is not None:  # a recording compute knows the ids
-            ids = {t.external_id: computed.task_ids[(instance, t.external_id)] for t in tasks}
-        else:
-            ids = dict(
-                session.execute(
-                    select(TaskRow.external_id, TaskRow.id).where(TaskRow.connector == instance)
-                ).all()
-            )
-        pushed = _pushed_of(session, instance, list(ids.values())) if tasks else {}
+    with store.session() as session:  # one transaction: the queue is replaced as a whole
         report.mapped = _mapped_count(session, instance)
-    with_ids = [(ids[t.external_id], t) for t in tasks if t.external_id in ids]
-    evaluation = computed.evaluation
-    plans = plan_connector(
-        config,
-        config.connectors[instance],
-        connector.capabilities,
-        with_ids,
-        evaluation,
-        pushed,
-        connector.task_capabilities,
-        now=options.now,
-        first=options.first,
-    )
-    report.planned = plans
-    report.status_changes = sum(
-        1
-        for p in plans
-        if p.planned.change.add_label
-        and pushed.get(p.task_id) is not None
-        and pushed[p.task_id].label not in (None, p.planned.change.add_label)
-    )
-    if dry_run:
-        report.writes_planned = sum(len(change_actions_of(p)) for p in plans)
+        queue = (
+            None
+            if options.dry_run
+            else QueueReplacement(session, instance, report.run_id, computed.scopes.get(instance))
+        )
+        for page in plan_pages(session, config, computed, instance):
+            pushed = _pushed_of(session, [task_id for task_id, _ in page.tasks])
+            plans = plan_connector(
+                config,
+                config.connectors[instance],
+                connector.capabilities,
+                page.tasks,
+                page.evaluation,
+                pushed,
+                connector.task_capabilities,
+                now=options.now,
+                first=options.first,
+            )
+            report.tally(plans, pushed, options.keep_plans)
+            if queue is not None:
+                queue.add(plans)
+        if queue is not None:
+            report.writes_planned = queue.finish()
+    if options.dry_run:
+        report.writes_planned = report.counts.writes
         return
-    with store.session() as session:
-        report.writes_planned = replace_plan(session, instance, plans, report.run_id)
     acknowledge(store, computed, instance, now=options.now)
     progress = (
         None
@@ -300,27 +355,20 @@ def _push(
         report.error = f"{len(result.errors)} write(s) failed: {shown}"
 
 
-def _pushed_of(session: Session, instance: str, task_ids: list[int]) -> dict[int, Pushed]:
-    """What the bridge last wrote to the given tasks (not the whole instance)."""
-    if len(task_ids) > _WHOLE_INSTANCE:
-        return load_pushed(session, instance)
+_PUSHED_FIELDS = tuple(f.name for f in fields(Pushed))
+_PUSHED_COLUMNS = [getattr(PushStateRow, name) for name in _PUSHED_FIELDS]
+"""The push-state columns named like the fields of `Pushed`."""
+
+
+def _pushed_of(session: Session, task_ids: list[int]) -> dict[int, Pushed]:
+    """What the bridge last wrote to the given tasks."""
     found: dict[int, Pushed] = {}
     for chunk in chunked(sorted(task_ids)):
-        rows = session.scalars(select(PushStateRow).where(PushStateRow.task_id.in_(chunk)))
-        found.update((r.task_id, _as_pushed(r)) for r in rows)
+        query = select(PushStateRow.task_id, *_PUSHED_COLUMNS).where(
+            PushStateRow.task_id.in_(chunk)
+        )
+        found.update((row[0], Pushed(*row[1:])) for row in session.execute(query))
     return found
-
-
-_PUSHED_FIELDS = tuple(f.name for f in fields(Pushed))
-
-
-def _as_pushed(row: PushStateRow) -> Pushed:
-    """The `Pushed` view of a push-state row (the columns named like its fields)."""
-    return Pushed(**{name: getattr(row, name) for name in _PUSHED_FIELDS})
-
-
-_WHOLE_INSTANCE = 20_000
-"""Above this many tasks to plan, one query over the instance's push state is cheaper."""
 
 
 def _mapped_count(session: Session, instance: str) -> int:

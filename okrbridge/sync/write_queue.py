@@ -3,23 +3,25 @@
 A row is claimed (marked `in_flight` and committed) before its writes are sent; a crash then
 leaves it in flight, and the next plan flags that task `uncertain`, so the connector looks for
 what the lost attempt may have created instead of creating it twice. Re-planning replaces the
-connector's pending rows with the fresh desired state, so the queue never replays stale
-intentions. Claims are atomic (`SKIP LOCKED` on PostgreSQL): two drains never share a row.
+pending rows of the re-planned tasks with their fresh desired state, so the queue never
+replays stale intentions. Claims are atomic (`SKIP LOCKED` on PostgreSQL): two drains never
+share a row.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Collection, Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import ColumnElement, delete, select, update
 from sqlalchemy.orm import Session
 
 from okrbridge.connector.base import CommentAction, CommentChange, PushChange, PushResult
 from okrbridge.domain import Task
 from okrbridge.store.models import PushQueueRow, PushStateRow, TaskRow
-from okrbridge.store.repos._sql import now_or
+from okrbridge.store.repos._sql import chunked, now_or
 from okrbridge.store.repos.writes import (
     AuditRecord,
     ClaimedItem,
@@ -38,6 +40,7 @@ from okrbridge.sync.task_changes import Pushed
 
 __all__ = [
     "ClaimedItem",
+    "QueueReplacement",
     "change_actions",
     "claim",
     "load_pushed",
@@ -122,63 +125,98 @@ def _intent(change: dict[str, Any]) -> str:
     return json.dumps(key, sort_keys=True)
 
 
-def replace_plan(session: Session, instance: str, plans: list[TaskPlan], run_id: int) -> int:
-    """Replace the instance's open queue rows with `plans`; return how many writes are queued.
+class QueueReplacement:
+    """Replace an instance's open queue rows with fresh plans, page by page, in the caller's
+    transaction: `add` each page of plans, then `finish`.
 
-    A plan the tool refused before (a `parked` row with the same intent) is not queued again;
-    a parked row whose task now wants something else, or nothing, is dropped. Only the holder
-    of the instance's sync lease calls this.
+    `scope` names the tasks that were planned (None: every task of the instance); only their
+    open and parked rows are replaced, so the rest of the queue is left as it was (their
+    inputs did not change). A plan the tool refused before (a `parked` row with the same
+    intent) is not queued again; a parked row of the scope whose task now wants something
+    else, or nothing, is dropped. Only the holder of the instance's sync lease does this.
     """
-    plans = _skip_parked(session, instance, plans)
-    earlier = session.execute(
-        select(PushQueueRow.task_id, PushQueueRow.attempts, PushQueueRow.status).where(
-            PushQueueRow.connector == instance, PushQueueRow.status.in_(OPEN)
-        )
-    ).all()
-    # An in-flight row is a crashed attempt; a retried one may have partly succeeded too.
-    uncertain = {tid for tid, attempts, status in earlier if status == "in_flight" or attempts}
-    session.execute(
-        delete(PushQueueRow).where(
-            PushQueueRow.connector == instance, PushQueueRow.status.in_(OPEN)
-        )
-    )
-    items, records = [], []
-    for plan in plans:
-        change = _serialize(plan, plan.task_id in uncertain)
-        reason = "; ".join(r.value for r in plan.planned.reasons)
-        items.append(QueueItem(instance, plan.task_id, change, reason, plan.priority))
-        key = plan.planned.change.task.key
-        records += [
-            AuditRecord(instance, "planned", action, plan.task_id, key, detail, reason, run_id)
-            for action, detail in change_actions(change)
-        ]
-    enqueue(session, items, supersede=False)
-    audit(session, records)
-    return len(records)
 
-
-def _skip_parked(session: Session, instance: str, plans: list[TaskPlan]) -> list[TaskPlan]:
-    parked = {
-        task_id: (row_id, _intent(change))
-        for row_id, task_id, change in session.execute(
-            select(PushQueueRow.id, PushQueueRow.task_id, PushQueueRow.change).where(
-                PushQueueRow.connector == instance, PushQueueRow.status == "parked"
+    def __init__(
+        self, session: Session, instance: str, run_id: int, scope: Collection[int] | None
+    ) -> None:
+        self.session, self.instance, self.run_id = session, instance, run_id
+        self.writes = 0
+        self._still_parked: set[int] = set()
+        self._parked: dict[int, tuple[int, str]] = {}
+        self._uncertain: set[int] = set()
+        for where in _scoped(instance, scope):
+            self._parked.update(
+                (task_id, (row_id, _intent(change)))
+                for row_id, task_id, change in session.execute(
+                    select(PushQueueRow.id, PushQueueRow.task_id, PushQueueRow.change).where(
+                        where, PushQueueRow.status == "parked"
+                    )
+                )
             )
-        )
-    }
-    if not parked:
-        return plans
-    kept, still_parked = [], set()
-    for plan in plans:
-        held = parked.get(plan.task_id)
-        if held is not None and held[1] == _intent(_serialize(plan, False)):
-            still_parked.add(held[0])
-            continue
-        kept.append(plan)
-    stale = [row_id for row_id, _ in parked.values() if row_id not in still_parked]
-    if stale:
-        session.execute(delete(PushQueueRow).where(PushQueueRow.id.in_(stale)))
-    return kept
+            # An in-flight row is a crashed attempt; a retried one may have partly succeeded.
+            self._uncertain.update(
+                session.scalars(
+                    select(PushQueueRow.task_id).where(
+                        where,
+                        PushQueueRow.status.in_(OPEN),
+                        (PushQueueRow.status == "in_flight") | (PushQueueRow.attempts > 0),
+                    )
+                )
+            )
+            session.execute(delete(PushQueueRow).where(where, PushQueueRow.status.in_(OPEN)))
+
+    def add(self, plans: Iterable[TaskPlan]) -> None:
+        """Queue one page of plans (and audit them as planned)."""
+        items, records = [], []
+        for plan in plans:
+            held = self._parked.get(plan.task_id)
+            if held is not None and held[1] == _intent(_serialize(plan, False)):
+                self._still_parked.add(held[0])
+                continue
+            change = _serialize(plan, plan.task_id in self._uncertain)
+            reason = "; ".join(r.value for r in plan.planned.reasons)
+            items.append(QueueItem(self.instance, plan.task_id, change, reason, plan.priority))
+            key = plan.planned.change.task.key
+            records += [
+                AuditRecord(
+                    self.instance, "planned", action, plan.task_id, key, detail, reason, self.run_id
+                )
+                for action, detail in change_actions(change)
+            ]
+        enqueue(self.session, items, supersede=False)
+        audit(self.session, records)
+        self.writes += len(records)
+
+    def finish(self) -> int:
+        """Drop the parked rows no plan asked for again; return how many writes were queued."""
+        stale = [row_id for row_id, _ in self._parked.values() if row_id not in self._still_parked]
+        for chunk in chunked(stale):
+            self.session.execute(delete(PushQueueRow).where(PushQueueRow.id.in_(chunk)))
+        return self.writes
+
+
+def _scoped(instance: str, scope: Collection[int] | None) -> Iterator[ColumnElement[bool]]:
+    """Conditions selecting the queue rows of `scope` (None: the whole instance), in chunks."""
+    mine = PushQueueRow.connector == instance
+    if scope is None:
+        yield mine
+        return
+    for chunk in chunked(sorted(scope)):
+        yield mine & PushQueueRow.task_id.in_(chunk)
+
+
+def replace_plan(
+    session: Session,
+    instance: str,
+    plans: list[TaskPlan],
+    run_id: int,
+    scope: Collection[int] | None = None,
+) -> int:
+    """`QueueReplacement` in one call: replace the open rows of `scope` (None: the whole
+    instance) with `plans`; return how many writes are queued."""
+    replacement = QueueReplacement(session, instance, run_id, scope)
+    replacement.add(plans)
+    return replacement.finish()
 
 
 def claim(session: Session, instance: str) -> ClaimedItem | None:

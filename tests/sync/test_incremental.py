@@ -35,7 +35,7 @@ from okrbridge.store.migrate import upgrade
 from okrbridge.store.models import TaskInitiativeRow, TaskKeyResultRow, TaskRow
 from okrbridge.store.repos.tallies import load_tallies
 from okrbridge.store.repos.tasks import mark_deleted, upsert_tasks
-from okrbridge.sync.compute import acknowledge, compute
+from okrbridge.sync.compute import Computed, acknowledge, compute, plan_pages
 
 NOW = datetime(2026, 11, 15, 12, tzinfo=UTC)
 CONTAINERS = ("WEB", "APP", "OPS")
@@ -218,6 +218,14 @@ def test_incremental_equals_full_recount(
             store.dispose()
 
 
+def planned(store: Store, cfg: Config, computed: Computed) -> list[Task]:
+    """The tasks `computed` plans for the instance "mem", read page by page (pages of 3)."""
+    with store.session() as session:
+        pages = list(plan_pages(session, cfg, computed, "mem", size=3))
+    assert all(0 < len(page.tasks) <= 3 for page in pages)
+    return [task for page in pages for _, task in page.tasks]
+
+
 def test_only_tasks_whose_plan_inputs_changed_are_loaded(store: Store) -> None:
     cfg = config()
     web = ("WEB", frozenset[str](), StatusCategory.TODO, None, False)
@@ -226,23 +234,25 @@ def test_only_tasks_whose_plan_inputs_changed_are_loaded(store: Store) -> None:
         upsert_tasks(session, [task(n, web if n < 4 else ops, NOW) for n in range(8)], None)
     first = compute(store, cfg, now=NOW, record=True)
     assert not first.incremental
-    assert len(first.tasks) == 8
+    assert len(planned(store, cfg, first)) == 8
     acknowledge(store, first, "mem", now=NOW)
 
     steady = compute(store, cfg, now=NOW, record=True)
     assert steady.incremental
-    assert steady.tasks == []
+    assert planned(store, cfg, steady) == []
     acknowledge(store, steady, "mem", now=NOW)
 
     with store.session() as session:  # an OPS task's title: no status moves
         upsert_tasks(session, [task(5, ops, NOW).model_copy(update={"title": "x"})], None)
     one = compute(store, cfg, now=NOW, record=True)
-    assert [t.external_id for t in one.tasks] == ["t5"]
-    assert one.evaluation.initiatives_for(("mem", "t5")) == {"i-weighted"}
+    assert [t.external_id for t in planned(store, cfg, one)] == ["t5"]
+    with store.session() as session:
+        (page,) = plan_pages(session, cfg, one, "mem")
+    assert page.evaluation.initiatives_for(("mem", "t5")) == {"i-weighted"}
 
     # Not acknowledged (say the sync stopped before writing its plans): planned again.
     again = compute(store, cfg, now=NOW, record=True)
-    assert [t.external_id for t in again.tasks] == ["t5"]
+    assert [t.external_id for t in planned(store, cfg, again)] == ["t5"]
     acknowledge(store, again, "mem", now=NOW)
 
     done = (*ops[:2], StatusCategory.DONE, 1.0, False)
@@ -254,4 +264,4 @@ def test_only_tasks_whose_plan_inputs_changed_are_loaded(store: Store) -> None:
     moved = compute(store, cfg, now=NOW, record=True)
     assert moved.status_changes == ["kr-other"]
     # t7 changed; t4-t6 serve i-weighted, which serves kr-other; WEB tasks stay unloaded.
-    assert sorted(t.external_id for t in moved.tasks) == ["t4", "t5", "t6", "t7"]
+    assert sorted(t.external_id for t in planned(store, cfg, moved)) == ["t4", "t5", "t6", "t7"]

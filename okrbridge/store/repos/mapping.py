@@ -124,24 +124,44 @@ class Links:
     key_results: frozenset[str] = _EMPTY
 
 
+RANGE_FROM = 200
+"""From this many ids on, dense ids are read by range (an `IN` of thousands of bound
+parameters costs more to compile than to run)."""
+
+
 def load_links(session: Session, task_ids: Iterable[int]) -> dict[int, Links]:
-    """The stored links of the given tasks (tasks linked to nothing are absent)."""
+    """The stored links of the given tasks (tasks linked to nothing are absent).
+
+    Dense ids (a page of tasks in id order) are read with one range query per table, sparse
+    ones in chunks of `IN`."""
+    wanted = sorted(set(task_ids))
     initiatives: dict[int, set[str]] = {}
     key_results: dict[int, set[str]] = {}
-    for chunk in chunked(sorted(set(task_ids))):
-        for table, column, found in (
-            (LINKS, LINKS.c.initiative_id, initiatives),
-            (KR_LINKS, KR_LINKS.c.key_result_id, key_results),
-        ):
-            query = select(table.c.task_id, column).where(table.c.task_id.in_(chunk))
-            for task_id, target in session.execute(query):
+    dense = len(wanted) > RANGE_FROM and wanted[-1] - wanted[0] < 4 * len(wanted)
+    for table, column, found in (
+        (LINKS, LINKS.c.initiative_id, initiatives),
+        (KR_LINKS, KR_LINKS.c.key_result_id, key_results),
+    ):
+        query = select(table.c.task_id, column)
+        if dense:
+            members = set(wanted)
+            ranged = query.where(table.c.task_id.between(wanted[0], wanted[-1]))
+            for task_id, target in session.execute(ranged):
+                if task_id in members:
+                    found.setdefault(task_id, set()).add(target)
+            continue
+        for chunk in chunked(wanted):
+            for task_id, target in session.execute(query.where(table.c.task_id.in_(chunk))):
                 found.setdefault(task_id, set()).add(target)
-    return {
-        task_id: Links(
-            frozenset(initiatives.get(task_id, ())), frozenset(key_results.get(task_id, ()))
-        )
-        for task_id in initiatives.keys() | key_results.keys()
-    }
+    shared: dict[tuple[frozenset[str], frozenset[str]], Links] = {}  # few distinct link sets
+    found_links: dict[int, Links] = {}
+    for task_id in initiatives.keys() | key_results.keys():
+        key = (frozenset(initiatives.get(task_id, ())), frozenset(key_results.get(task_id, ())))
+        links = shared.get(key)
+        if links is None:
+            links = shared[key] = Links(*key)
+        found_links[task_id] = links
+    return found_links
 
 
 def apply_link_changes(

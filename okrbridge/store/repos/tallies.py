@@ -35,11 +35,11 @@ __all__ = [
     "TallyState",
     "changed_task_ids",
     "clear_changes",
+    "in_flight_tasks",
     "latest_change",
     "load_contributions",
     "load_state",
     "load_tallies",
-    "open_queue_tasks",
     "pending_changes",
     "plan_state_name",
     "refresh_due_tasks",
@@ -146,10 +146,11 @@ def save_state(session: Session, name: str, state: TallyState, now: datetime) ->
     )
 
 
-def open_queue_tasks(session: Session, connector: str) -> set[int]:
-    """Store ids of the tasks with a pending or in-flight write in `connector`'s queue."""
+def in_flight_tasks(session: Session, connector: str) -> set[int]:
+    """Store ids of the tasks with an in-flight write in `connector`'s queue (a drain that
+    stopped mid-write: only the lease holder drains, so none is live while it plans)."""
     query = select(QUEUE.c.task_id).where(
-        QUEUE.c.connector == connector, QUEUE.c.status.in_(("pending", "in_flight"))
+        QUEUE.c.connector == connector, QUEUE.c.status == "in_flight"
     )
     return set(session.scalars(query))
 

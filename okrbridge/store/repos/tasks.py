@@ -24,6 +24,7 @@ __all__ = [
     "UpsertResult",
     "content_hash",
     "get_task_ids",
+    "iter_live_tasks",
     "iter_stored_tasks",
     "load_tasks",
     "load_tasks_by_id",
@@ -319,6 +320,27 @@ def load_tasks_with_ids(
     query = _task_query(include_raw).where(*conditions).order_by(TASKS.c.id)
     with _gc_paused():
         return list(_build_tasks(session, query))
+
+
+def iter_live_tasks(
+    session: Session, connector: str, *, page: int = 5_000
+) -> Iterator[list[tuple[int, Task]]]:
+    """The live tasks of `connector` with their store ids, in pages of at most `page` in id
+    order (keyset pagination: memory stays at one page); payloads are not decoded."""
+    after = -1
+    while True:
+        query = (
+            _task_query(include_raw=False)
+            .where(TASKS.c.connector == connector, TASKS.c.deleted.is_(False), TASKS.c.id > after)
+            .order_by(TASKS.c.id)
+            .limit(page)
+        )
+        with _gc_paused():
+            found = list(_build_tasks(session, query))
+        if not found:
+            return
+        yield found
+        after = found[-1][0]
 
 
 def load_tasks_by_id(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
@@ -164,8 +164,9 @@ def enqueue(
                         QUEUE.c.task_id.in_(chunk),
                     )
                 )
+    # Shallow rows: `dataclasses.asdict` would deep-copy every change document.
     rows = [
-        {**asdict(item), "status": "pending", "attempts": 0, "created_at": at, "updated_at": at}
+        {**_shallow(item), "status": "pending", "attempts": 0, "created_at": at, "updated_at": at}
         for item in items
     ]
     session.execute(insert(QUEUE), rows)
@@ -291,5 +292,10 @@ def audit(session: Session, entries: Sequence[AuditRecord], *, now: datetime | N
     if not entries:
         return
     at = now_or(now)
-    rows = [{**asdict(entry), "at": entry.at or at} for entry in entries]
+    rows = [{**_shallow(entry), "at": entry.at or at} for entry in entries]
     session.execute(insert(AUDIT), rows)
+
+
+def _shallow(item: QueueItem | AuditRecord) -> dict[str, Any]:
+    """A dataclass's fields as a dict, values shared (not copied)."""
+    return {f.name: getattr(item, f.name) for f in fields(item)}
