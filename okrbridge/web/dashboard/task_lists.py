@@ -1,8 +1,9 @@
 """Pages of the tasks mapped to an initiative (or counted by a key result), read with LIMIT.
 
-The mapping is the one the last sync stored (`task_initiatives`, `task_key_results`); the
-order puts what needs looking at first: overdue open tasks (earliest due first), then tasks in
-progress, then to do, then done, each the longest untouched first (stalled work rises).
+The mapping is the one the last sync stored (`task_initiatives`, `task_key_results`): a task
+deleted since stays listed until the next sync unmaps it, as it stays counted. The order puts
+what needs looking at first: overdue open tasks (earliest due first), then tasks in progress,
+then to do, then done, each the longest untouched first (stalled work rises).
 """
 
 from __future__ import annotations
@@ -63,16 +64,11 @@ class TaskPage:
 
 
 def count_tasks(session: Session, kind: str, target_ids: Sequence[str]) -> dict[str, int]:
-    """Target id -> how many live tasks are mapped to it (targets without any are absent)."""
+    """Target id -> how many tasks are mapped to it (targets without any are absent)."""
     if not target_ids:
         return {}
-    links, target = _LINKS[kind]
-    query = (
-        select(target, func.count())
-        .join(TASKS, TASKS.c.id == links.c.task_id)
-        .where(target.in_(target_ids), TASKS.c.deleted.is_(False))
-        .group_by(target)
-    )
+    _, target = _LINKS[kind]
+    query = select(target, func.count()).where(target.in_(target_ids)).group_by(target)
     return {name: int(count) for name, count in session.execute(query)}
 
 
@@ -111,7 +107,7 @@ def task_page(
         select(c.key, c.url, c.title, c.status_name, c.status_category, c.due, PUSHED.c.label)
         .select_from(links.join(TASKS, c.id == links.c.task_id))
         .outerjoin(PUSHED, PUSHED.c.task_id == c.id)
-        .where(target == target_id, c.deleted.is_(False))
+        .where(target == target_id)
         .order_by(*order)
         .offset(offset)
         .limit(limit)
