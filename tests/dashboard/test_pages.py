@@ -10,10 +10,9 @@ from fastapi.testclient import TestClient
 from okrbridge.domain import KRStatus
 from okrbridge.report.history import value_points
 from okrbridge.sync.comment import CommentContext, format_value, render_comment, status_title
-from okrbridge.sync.compute import compute
 from tests.dashboard.conftest import DASHBOARD_URL
 from tests.dashboard.html import Page, pairs
-from tests.dashboard.seed import HOSTILE, JIRA, NOW, TASKS_EARLY, TASKS_LATE, TRELLO, Seeded
+from tests.dashboard.seed import HOSTILE, JIRA, TASKS_EARLY, TASKS_LATE, TRELLO, Seeded
 
 
 def test_overview_shows_every_key_result_with_the_stores_numbers(
@@ -22,7 +21,7 @@ def test_overview_shows_every_key_result_with_the_stores_numbers(
     response = client.get("/")
     assert response.status_code == 200
     page = Page(response.text)
-    evaluation = compute(seeded.store, seeded.config, now=NOW, record=False).evaluation
+    evaluation = seeded.computed.evaluation  # the last one a sync recorded, not one made now
     articles = {e.attrs["id"]: e for e in page.find("article", "kr")}
     assert set(articles) == {f"kr-{kr_id}" for kr_id in evaluation.key_results}
     for kr in evaluation.key_results.values():

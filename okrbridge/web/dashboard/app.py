@@ -32,7 +32,7 @@ def create_dashboard_app(
     auth: DashboardAuth | None = None,
     env: Mapping[str, str] | None = None,
     clock: Callable[[], datetime] | None = None,
-    cache_seconds: float = 10.0,
+    cache_seconds: float = 60.0,
 ) -> FastAPI:
     """The dashboard alone; `auth` defaults to the credentials in `env` (or `os.environ`)."""
     app = FastAPI(

@@ -1,4 +1,10 @@
-"""What the dashboard shows, gathered from the store and a fresh (unrecorded) evaluation."""
+"""What the dashboard shows: the last evaluation a sync recorded, and pages of mapped tasks.
+
+Nothing here loads every task or runs the engine: figures come from the stored evaluation
+(`stored`), task lists from the stored mapping with LIMIT (`task_lists`). The overview's data
+is cached until a new evaluation is recorded (or `cache_seconds` pass, so labels and task
+states written between syncs show up too).
+"""
 
 from __future__ import annotations
 
@@ -9,26 +15,37 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from markupsafe import Markup
+from sqlalchemy.orm import Session
 
 from okrbridge.config.schema import Config
 from okrbridge.domain import (
     InitiativeResult,
     KeyResult,
     KeyResultResult,
+    KeyResultSource,
     Metric,
     Objective,
     ObjectiveResult,
-    StatusCategory,
-    Task,
 )
-from okrbridge.engine import TaskKey
 from okrbridge.engine.pace import day_end, day_start
 from okrbridge.report.history import StatusChange, status_changes, value_points
 from okrbridge.report.text import value_of
 from okrbridge.store.db import Store
-from okrbridge.sync.compute import Computed, compute
 from okrbridge.web.dashboard import queries
 from okrbridge.web.dashboard.charts import BurnUp, burn_up_svg, thin
+from okrbridge.web.dashboard.stored import (
+    Marker,
+    StoredEvaluation,
+    evaluation_marker,
+    load_stored_evaluation,
+)
+from okrbridge.web.dashboard.task_lists import (
+    INITIATIVE,
+    KEY_RESULT,
+    TaskPage,
+    count_tasks,
+    task_page,
+)
 
 __all__ = [
     "ConnectorPage",
@@ -38,35 +55,32 @@ __all__ = [
     "KeyResultView",
     "ObjectiveView",
     "Overview",
-    "TaskItem",
+    "TaskListPage",
 ]
 
-_CATEGORY_ORDER = {StatusCategory.IN_PROGRESS: 0, StatusCategory.TODO: 1, StatusCategory.DONE: 2}
-
-
-@dataclass(frozen=True)
-class TaskItem:
-    task: Task
-    label: str | None
-    """The status label the bridge last put on the task (None: none)."""
-    overdue: bool
+OVERVIEW_TASKS = 10
+"""Tasks the overview lists per initiative (and per task-counting key result)..."""
+OVERVIEW_TASK_BUDGET = 300
+"""...and in all: with more than 30 lists each gets its share (maybe none, only the link)."""
+KR_PAGE_TASKS = 20
+"""Tasks a key result's page lists per initiative."""
+LIST_PAGE_TASKS = 50
+"""Tasks per page of an initiative's (or a key result's) own task list."""
 
 
 @dataclass(frozen=True)
 class InitiativeView:
     result: InitiativeResult
-    tasks: tuple[TaskItem, ...]
-    hidden: int
-    """Mapped tasks left out of `tasks` (the list is capped)."""
+    tasks: TaskPage
+    """The first of its mapped tasks (the rest are on its own list's pages)."""
 
 
 @dataclass(frozen=True)
 class KeyResultView:
     result: KeyResultResult
     initiatives: tuple[InitiativeView, ...]
-    counted: tuple[TaskItem, ...] = ()
-    """For `source = "tasks"`: the tasks its value counts (capped like initiatives' lists)."""
-    counted_hidden: int = 0
+    counted: TaskPage | None = None
+    """For `source = "tasks"`: the first of the tasks its value counts."""
 
 
 @dataclass(frozen=True)
@@ -86,6 +100,8 @@ class ConnectorSummary:
 @dataclass(frozen=True)
 class Overview:
     generated_at: datetime
+    evaluated_at: datetime | None
+    """When the evaluation shown was recorded (None: no sync recorded one yet)."""
     objectives: tuple[ObjectiveView, ...]
     connectors: tuple[ConnectorSummary, ...]
 
@@ -93,12 +109,28 @@ class Overview:
 @dataclass(frozen=True)
 class KeyResultPage:
     generated_at: datetime
+    evaluated_at: datetime | None
     objective: ObjectiveResult
     view: KeyResultView
     chart: Markup
     points: int
     changes: tuple[StatusChange, ...]
     """Status changes, newest first."""
+
+
+@dataclass(frozen=True)
+class TaskListPage:
+    """One page of an initiative's (or a task-counting key result's) tasks."""
+
+    generated_at: datetime
+    evaluated_at: datetime | None
+    kind: str
+    """"initiative" or "key_result"."""
+    target_id: str
+    title: str
+    tasks: TaskPage
+    page: int
+    pages: int
 
 
 @dataclass(frozen=True)
@@ -112,8 +144,19 @@ class ConnectorPage:
     queue_problems: tuple[queries.Problem, ...]
 
 
+@dataclass(frozen=True)
+class _Snapshot:
+    marker: Marker
+    built: float
+    """`time.monotonic()` when built."""
+    evaluation: StoredEvaluation
+    objectives: tuple[ObjectiveView, ...]
+    """The overview's tree."""
+
+
 class DashboardData:
-    """Builds page data; the evaluation is reused for `cache_seconds` (it reads every task)."""
+    """Builds page data from the stored evaluation; the overview's tree is kept until a new
+    evaluation is recorded or `cache_seconds` pass."""
 
     def __init__(
         self,
@@ -121,68 +164,98 @@ class DashboardData:
         config: Callable[[], Config],
         *,
         clock: Callable[[], datetime],
-        task_limit: int = 100,
-        cache_seconds: float = 10.0,
+        cache_seconds: float = 60.0,
     ) -> None:
         self._store, self._config, self._clock = store, config, clock
-        self.task_limit = task_limit
         self.cache_seconds = cache_seconds
         self._lock = threading.Lock()
-        self._cached: tuple[float, datetime, Computed] | None = None
+        self._cached: _Snapshot | None = None
 
     def now(self) -> datetime:
         """The current moment by the clock."""
         return self._clock()
 
-    def _computed(self) -> tuple[datetime, Computed]:
-        with self._lock:
+    def _snapshot(self) -> _Snapshot:
+        config = self._config()
+        with self._lock, self._store().session() as session:
+            marker = evaluation_marker(session, config)
             cached = self._cached
-            if cached is not None and time.monotonic() - cached[0] < self.cache_seconds:
-                return cached[1], cached[2]
-            now = self._clock()
-            computed = compute(self._store(), self._config(), now=now, record=False)
-            self._cached = (time.monotonic(), now, computed)
-            return now, computed
+            if (
+                cached is not None
+                and cached.marker == marker
+                and time.monotonic() - cached.built < self.cache_seconds
+            ):
+                return cached
+            evaluation = load_stored_evaluation(session, config)
+            views = _Views(session, evaluation, self._clock().date())
+            objectives = views.tree(_overview_share(config))
+            self._cached = _Snapshot(marker, time.monotonic(), evaluation, objectives)
+            return self._cached
 
     def overview(self) -> Overview:
-        """Objectives -> key results -> initiatives -> tasks, and each connector's last run."""
-        now, computed = self._computed()
+        """Objectives -> key results -> initiatives -> first tasks, and each connector's
+        last run (read on every request: a few indexed rows)."""
+        snapshot = self._snapshot()
+        config = self._config()
         with self._store().session() as session:
-            labels = queries.pushed_labels(session)
-            runs = {run.connector: run for run in queries.recent_runs(session, limit=1000)}
-        tree = _Tree(computed, labels, now, self.task_limit)
+            runs = queries.last_runs(session, list(config.connectors))
         return Overview(
-            generated_at=now,
-            objectives=tuple(tree.objective(o) for o in computed.evaluation.objectives),
+            generated_at=self._clock(),
+            evaluated_at=snapshot.evaluation.at,
+            objectives=snapshot.objectives,
             connectors=tuple(
                 ConnectorSummary(name, s.type, s.enabled, runs.get(name))
-                for name, s in self._config().connectors.items()
+                for name, s in config.connectors.items()
             ),
         )
 
     def key_result(self, kr_id: str) -> KeyResultPage | None:
         """The key result's page data, or None when no such key result is configured."""
-        now, computed = self._computed()
-        result = computed.evaluation.key_results.get(kr_id)
+        evaluation = self._snapshot().evaluation
+        result = evaluation.key_results.get(kr_id)
         if result is None:
             return None
         objective = next(o for o in self._config().objectives if o.id == result.objective_id)
         definition = next(kr for kr in objective.key_results if kr.id == kr_id)
+        now = self._clock()
         with self._store().session() as session:
-            labels = queries.pushed_labels(session)
+            view = _Views(session, evaluation, now.date()).key_result(result, KR_PAGE_TASKS)
             points = value_points(session, kr_id)
             changes = status_changes(session, key_result_id=kr_id)
-        objective_result = next(
-            o for o in computed.evaluation.objectives if o.id == result.objective_id
-        )
+        objective_result = next(o for o in evaluation.objectives if o.id == result.objective_id)
         chart = burn_up(result, definition, objective, thin(points), now)
         return KeyResultPage(
             generated_at=now,
+            evaluated_at=evaluation.at,
             objective=objective_result,
-            view=_Tree(computed, labels, now, self.task_limit).key_result(result),
+            view=view,
             chart=burn_up_svg(chart),
             points=len(chart.actual),
             changes=tuple(reversed(changes)),
+        )
+
+    def task_list(self, kind: str, target_id: str, page: int) -> TaskListPage | None:
+        """Page `page` (from 1) of a configured initiative's tasks (`kind` "initiative") or
+        of a task-counting key result's; None when there is no such target."""
+        evaluation = self._snapshot().evaluation
+        title = _target_title(evaluation, kind, target_id)
+        if title is None:
+            return None
+        now = self._clock()
+        offset = (page - 1) * LIST_PAGE_TASKS
+        with self._store().session() as session:
+            tasks = task_page(
+                session, kind, target_id, today=now.date(), offset=offset, limit=LIST_PAGE_TASKS
+            )
+        return TaskListPage(
+            generated_at=now,
+            evaluated_at=evaluation.at,
+            kind=kind,
+            target_id=target_id,
+            title=title,
+            tasks=tasks,
+            page=page,
+            pages=max(-(-tasks.total // LIST_PAGE_TASKS), 1),
         )
 
     def connector(self, name: str) -> ConnectorPage | None:
@@ -237,48 +310,55 @@ def burn_up(
     )
 
 
-class _Tree:
-    """Builds the nested views of one evaluation."""
+def _overview_share(config: Config) -> int:
+    """Tasks the overview lists per list, so that all lists together stay in the budget."""
+    key_results = [kr for objective in config.objectives for kr in objective.key_results]
+    shown = {kr.id for kr in key_results}
+    lists = sum(any(link.id in shown for link in i.key_results) for i in config.initiatives)
+    lists += sum(kr.source is KeyResultSource.TASKS for kr in key_results)
+    return min(OVERVIEW_TASKS, OVERVIEW_TASK_BUDGET // max(lists, 1))
 
-    def __init__(
-        self, computed: Computed, labels: dict[tuple[str, str], str], now: datetime, limit: int
-    ) -> None:
-        self.evaluation = computed.evaluation
-        self.tasks = {(t.connector, t.external_id): t for t in computed.tasks}
-        self.labels, self.today, self.limit = labels, now.date(), limit
-        self._initiatives: dict[str, InitiativeView] = {}
 
-    def objective(self, result: ObjectiveResult) -> ObjectiveView:
-        return ObjectiveView(result, tuple(self.key_result(kr) for kr in result.key_results))
+def _target_title(evaluation: StoredEvaluation, kind: str, target_id: str) -> str | None:
+    if kind == INITIATIVE:
+        initiative = evaluation.initiatives.get(target_id)
+        return None if initiative is None else initiative.title
+    result = evaluation.key_results.get(target_id)
+    return result.title if result is not None and target_id in evaluation.counting else None
 
-    def key_result(self, result: KeyResultResult) -> KeyResultView:
-        views = tuple(
-            self.initiative(i) for i in result.initiative_ids if i in self.evaluation.initiatives
+
+class _Views:
+    """Builds the nested views of the stored evaluation, with the first tasks of each list."""
+
+    def __init__(self, session: Session, evaluation: StoredEvaluation, today: date) -> None:
+        self.session, self.evaluation, self.today = session, evaluation, today
+        self._counts: dict[str, dict[str, int]] = {}
+
+    def tree(self, limit: int) -> tuple[ObjectiveView, ...]:
+        results = self.evaluation.key_results.values()
+        self._count(INITIATIVE, [i for kr in results for i in kr.initiative_ids])
+        self._count(KEY_RESULT, sorted(self.evaluation.counting))
+        return tuple(
+            ObjectiveView(o, tuple(self.key_result(kr, limit) for kr in o.key_results))
+            for o in self.evaluation.objectives
         )
-        counted, hidden = self._items(self.evaluation.key_result_tasks.get(result.id, ()))
-        return KeyResultView(result, views, counted, hidden)
 
-    def initiative(self, initiative_id: str) -> InitiativeView:
-        if initiative_id not in self._initiatives:
-            items, hidden = self._items(self.evaluation.initiative_tasks.get(initiative_id, ()))
-            result = self.evaluation.initiatives[initiative_id]
-            self._initiatives[initiative_id] = InitiativeView(result, items, hidden)
-        return self._initiatives[initiative_id]
+    def key_result(self, result: KeyResultResult, limit: int) -> KeyResultView:
+        views = tuple(
+            InitiativeView(self.evaluation.initiatives[i], self._page(INITIATIVE, i, limit))
+            for i in result.initiative_ids
+            if i in self.evaluation.initiatives
+        )
+        counting = result.id in self.evaluation.counting
+        counted = self._page(KEY_RESULT, result.id, limit) if counting else None
+        return KeyResultView(result, views, counted)
 
-    def _items(self, keys: Sequence[TaskKey]) -> tuple[tuple[TaskItem, ...], int]:
-        """The first `limit` tasks (open ones first) and how many were left out."""
-        tasks = sorted((self.tasks[k] for k in keys if k in self.tasks), key=_task_order)
-        items = tuple(self._item(task) for task in tasks[: self.limit])
-        return items, len(tasks) - len(items)
+    def _count(self, kind: str, ids: Sequence[str]) -> None:
+        self._counts[kind] = count_tasks(self.session, kind, sorted(set(ids)))
 
-    def _item(self, task: Task) -> TaskItem:
-        overdue = _overdue(task.due, task.status_category, self.today)
-        return TaskItem(task, self.labels.get((task.connector, task.external_id)), overdue)
-
-
-def _task_order(task: Task) -> tuple[int, str, str]:
-    return (_CATEGORY_ORDER[task.status_category], task.connector, task.key)
-
-
-def _overdue(due: date | None, category: StatusCategory, today: date) -> bool:
-    return due is not None and due < today and category is not StatusCategory.DONE
+    def _page(self, kind: str, target_id: str, limit: int) -> TaskPage:
+        counts = self._counts.get(kind)
+        total = None if counts is None else counts.get(target_id, 0)
+        return task_page(
+            self.session, kind, target_id, today=self.today, offset=0, limit=limit, total=total
+        )

@@ -1,4 +1,4 @@
-"""Read-only queries for the connector page: recent runs, inbox and queue state, labels."""
+"""Read-only queries for the connector pages: recent runs, inbox and queue state."""
 
 from __future__ import annotations
 
@@ -9,14 +9,14 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from okrbridge.store.models import InboxRow, PushQueueRow, PushStateRow, SyncRunRow, TaskRow
+from okrbridge.store.models import InboxRow, PushQueueRow, SyncRunRow, TaskRow
 
 __all__ = [
     "Problem",
     "RunView",
     "inbox_counts",
     "inbox_problems",
-    "pushed_labels",
+    "last_runs",
     "queue_counts",
     "queue_problems",
     "recent_runs",
@@ -94,6 +94,22 @@ def recent_runs(session: Session, connector: str | None = None, limit: int = 20)
     return [_run(row) for row in session.scalars(query)]
 
 
+def last_runs(session: Session, connectors: list[str]) -> dict[str, RunView]:
+    """Each named connector's latest run (an index lookup each; never-run ones are absent)."""
+    found: dict[str, RunView] = {}
+    for connector in connectors:
+        query = (
+            select(SyncRunRow)
+            .where(SyncRunRow.connector == connector)
+            .order_by(SyncRunRow.started_at.desc(), SyncRunRow.id.desc())
+            .limit(1)
+        )
+        row = session.scalars(query).first()
+        if row is not None:
+            found[connector] = _run(row)
+    return found
+
+
 def inbox_counts(session: Session, connector: str) -> dict[str, int]:
     """Webhook deliveries of `connector` per status (`pending`, `done`, `parked`)."""
     query = (
@@ -143,13 +159,3 @@ def queue_problems(session: Session, connector: str, limit: int = 10) -> list[Pr
         Problem(row.id, key, row.updated_at, row.attempts, row.last_error or "")
         for row, key in session.execute(query)
     ]
-
-
-def pushed_labels(session: Session) -> dict[tuple[str, str], str]:
-    """(connector, external id) -> the status label the bridge last put on that task."""
-    query = (
-        select(TaskRow.connector, TaskRow.external_id, PushStateRow.label)
-        .join(PushStateRow, PushStateRow.task_id == TaskRow.id)
-        .where(PushStateRow.label.is_not(None))
-    )
-    return {(c, e): label for c, e, label in session.execute(query) if label}
