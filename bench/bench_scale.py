@@ -12,6 +12,8 @@ Phases, each in a fresh process (so peak RSS is its own), on one store:
 - `full`: `sync --full`: full pull of N unchanged tasks, full recount, every task planned.
   The synthetic tool does not keep what the settle step pretends was written, so each mapped
   task is planned its status label again: an upper bound of the planning work.
+- `report`: `okrbridge report` over the store (Markdown, default caps) five weeks later, when
+  the key results are behind and every open task is stalled: bytes, time, RSS.
 
 Each prints wall and CPU seconds (`resource.getrusage`: the machine may be shared), the
 planning part (plan + queue write), writes planned and peak RSS (VmHWM).
@@ -203,6 +205,33 @@ def phase(name: str, n: int, url: str) -> dict[str, Any]:
     }
 
 
+def report_phase(n: int, url: str) -> dict[str, Any]:
+    from datetime import timedelta
+
+    from okrbridge.report import build_report, render_markdown
+
+    store = open_store(url)
+    later = NOW + timedelta(days=35)
+    t0, cpu0 = time.perf_counter(), _cpu()
+    report = build_report(
+        store, okr_config("synthetic"), now=later, since=later - timedelta(days=7)
+    )
+    text = render_markdown(report)
+    wall, cpu = time.perf_counter() - t0, _cpu() - cpu0
+    store.dispose()
+    return {
+        "phase": "report",
+        "n": n,
+        "db": url.split(":", 1)[0].split("+", 1)[0],
+        "wall_s": round(wall, 2),
+        "cpu_s": round(cpu, 2),
+        "bytes": len(text.encode()),
+        "at_risk": len(report.at_risk),
+        "problem_tasks": sum(len(r.tasks) + r.more for r in report.at_risk),
+        "peak_rss_mb": round(_peak_rss_mb()),
+    }
+
+
 def _no_drain(*args: Any, **kwargs: Any) -> Any:
     from okrbridge.sync.drain import DrainResult
 
@@ -277,13 +306,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--n", type=int, default=1_000_000)
     parser.add_argument("--pg", help="a PostgreSQL URL (instead of a SQLite file)")
-    parser.add_argument("--phases", default="first,queued,settle,steady,one,full")
+    parser.add_argument("--phases", default="first,queued,settle,steady,one,full,report")
     parser.add_argument("--keep", help="SQLite file to use (and keep) instead of a temp one")
     parser.add_argument("--phase", nargs=3, metavar=("NAME", "N", "URL"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.phase:
         name, n, url = args.phase
-        print(json.dumps(settle(url) if name == "settle" else phase(name, int(n), url)))
+        if name == "settle":
+            print(json.dumps(settle(url)))
+        elif name == "report":
+            print(json.dumps(report_phase(int(n), url)))
+        else:
+            print(json.dumps(phase(name, int(n), url)))
         return
     with tempfile.TemporaryDirectory() as tmp:
         url = args.pg or f"sqlite:///{args.keep or Path(tmp) / 'scale.sqlite3'}"

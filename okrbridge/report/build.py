@@ -1,19 +1,23 @@
 """Gather a weekly update: status changes, key results at risk with their problem tasks,
-and forecast misses, from the store and a fresh (unrecorded) evaluation."""
+and forecast misses, from the store and a fresh (unrecorded) evaluation.
+
+After a sync the evaluation comes from the stored tallies and each key result's problem
+tasks from a query (`problems.stored_problems`), so no task is loaded beyond those listed;
+when tasks changed since (the tallies are behind), every task is evaluated in memory."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from okrbridge.config.schema import Config
-from okrbridge.domain import KeyResultResult, KRStatus, StatusCategory, Task
+from okrbridge.domain import KeyResultResult, KRStatus, Task
 from okrbridge.engine import Evaluation
-from okrbridge.engine.pace import as_utc
 from okrbridge.report.history import StatusChange, status_changes
+from okrbridge.report.problems import COUNTED, ProblemTask, problem_task, stored_problems
 from okrbridge.store.db import Store
 from okrbridge.store.repos.history import latest_statuses
-from okrbridge.sync.compute import compute
+from okrbridge.sync.compute import compute, evaluate_current
 
 __all__ = ["AtRisk", "ChangeLine", "ProblemTask", "Report", "build_report", "forecast_shortfall"]
 
@@ -31,18 +35,6 @@ class ChangeLine:
     key_result: KeyResultResult | None
     """The key result's current result (None when it is no longer configured)."""
     objective_title: str
-
-
-@dataclass(frozen=True)
-class ProblemTask:
-    """An open task that is late or has not moved for a while."""
-
-    task: Task
-    initiative_title: str
-    overdue_days: int | None
-    """Days past its due date (None: not overdue)."""
-    idle_days: int | None
-    """Days since its last update, when that makes it stalled (None: not stalled)."""
 
 
 @dataclass(frozen=True)
@@ -81,15 +73,35 @@ def build_report(
 
     Each at-risk key result lists its worst `task_limit` problem tasks and counts the rest
     (None lists them all): a report stays readable at any number of tasks."""
-    computed = compute(store, config, now=now, record=False)
-    evaluation = computed.evaluation
+    evaluation = evaluate_current(store, config, now=now)
+    tasks: dict[tuple[str, str], Task] | None = None
+    if evaluation is None:  # the tallies are behind the stored tasks: every task, in memory
+        computed = compute(store, config, now=now, record=False)
+        evaluation = computed.evaluation
+        tasks = {(t.connector, t.external_id): t for t in computed.tasks}
     with store.session() as session:
         changes = status_changes(session, since)
         recorded = latest_statuses(session)
-    changes += _since_last_evaluation(evaluation, recorded, now)
-    titles = {o.id: o.title for o in evaluation.objectives}
-    tasks = {(t.connector, t.external_id): t for t in computed.tasks}
-    krs = [kr for objective in evaluation.objectives for kr in objective.key_results]
+        changes += _since_last_evaluation(evaluation, recorded, now)
+        titles = {o.id: o.title for o in evaluation.objectives}
+        krs = [kr for objective in evaluation.objectives for kr in objective.key_results]
+        at_risk = []
+        for kr in sorted(krs, key=lambda kr: -kr.status.severity):
+            if kr.status not in AT_RISK:
+                continue
+            if tasks is None:
+                problems, total = stored_problems(
+                    session,
+                    kr,
+                    evaluation,
+                    now=now,
+                    stalled_days=stalled_days,
+                    limit=task_limit,
+                )
+            else:
+                found = _problems(kr, evaluation, tasks, now, stalled_days)
+                problems, total = found[:task_limit], len(found)
+            at_risk.append(AtRisk(kr, titles[kr.objective_id], problems, total - len(problems)))
     counts = {status: 0 for status in KRStatus}
     for kr in krs:
         counts[kr.status] += 1
@@ -98,29 +110,12 @@ def build_report(
         since=since,
         stalled_days=stalled_days,
         changes=tuple(_change_line(c, evaluation, titles) for c in changes),
-        at_risk=tuple(
-            _at_risk(
-                kr,
-                titles[kr.objective_id],
-                _problems(kr, evaluation, tasks, now, stalled_days),
-                task_limit,
-            )
-            for kr in sorted(krs, key=lambda kr: -kr.status.severity)
-            if kr.status in AT_RISK
-        ),
+        at_risk=tuple(at_risk),
         forecast_misses=tuple(
             (kr, titles[kr.objective_id]) for kr in krs if forecast_shortfall(kr) is not None
         ),
         counts=counts,
     )
-
-
-def _at_risk(
-    kr: KeyResultResult, objective: str, problems: tuple[ProblemTask, ...], limit: int | None
-) -> AtRisk:
-    if limit is None or len(problems) <= limit:
-        return AtRisk(kr, objective, problems)
-    return AtRisk(kr, objective, problems[:limit], more=len(problems) - limit)
 
 
 def _since_last_evaluation(
@@ -165,7 +160,7 @@ def _problems(
         for i in kr.initiative_ids
         if i in evaluation.initiatives
     ]
-    sources.append(("counted by the key result", evaluation.key_result_tasks.get(kr.id, ())))
+    sources.append((COUNTED, evaluation.key_result_tasks.get(kr.id, ())))
     for title, keys in sources:
         for key in keys:
             task = tasks.get(key)
@@ -177,20 +172,3 @@ def _problems(
     return tuple(
         sorted(found.values(), key=lambda p: (-(p.overdue_days or 0), -(p.idle_days or 0)))
     )
-
-
-def problem_task(
-    task: Task, initiative: str, now: datetime, stalled_days: int
-) -> ProblemTask | None:
-    """The task as a problem when it is open and overdue or stalled, else None."""
-    if task.status_category is StatusCategory.DONE or task.excluded or task.deleted:
-        return None
-    overdue = (now.date() - task.due).days if task.due and task.due < now.date() else None
-    idle = None
-    if task.updated_at is not None:
-        quiet = as_utc(now) - as_utc(task.updated_at)
-        if quiet >= timedelta(days=stalled_days):
-            idle = quiet.days
-    if overdue is None and idle is None:
-        return None
-    return ProblemTask(task, initiative, overdue, idle)

@@ -34,13 +34,20 @@ from okrbridge.store.repos.history import (
     value_history,
 )
 from okrbridge.store.repos.mapping import Links, load_links
-from okrbridge.store.repos.tallies import TallyKey
+from okrbridge.store.repos.tallies import (
+    TALLY_STATE,
+    TallyKey,
+    latest_change,
+    load_state,
+    load_tallies,
+)
 from okrbridge.store.repos.tasks import iter_live_tasks, load_tasks, load_tasks_by_id
 from okrbridge.sync.incremental import (
     INITIATIVE,
     KEY_RESULT,
     TallyUpdate,
     acknowledge_plans,
+    mapping_fingerprint,
     plan_inputs_changed,
     refresh_tallies,
 )
@@ -51,6 +58,7 @@ __all__ = [
     "PlanPage",
     "acknowledge",
     "compute",
+    "evaluate_current",
     "evaluate_tallies",
     "plan_pages",
 ]
@@ -194,6 +202,25 @@ def compute(
         scopes=scopes,
         update=update,
     )
+
+
+def evaluate_current(store: Store, config: Config, *, now: datetime) -> Evaluation | None:
+    """The evaluation a sync would make now, from the stored tallies, writing nothing and
+    loading no task (its mapping is empty: `partial`); None when the tallies are behind the
+    stored tasks (changes a sync has not counted yet, or other mapping rules)."""
+    with store.session() as session:
+        state = load_state(session, TALLY_STATE)
+        if (
+            state is None
+            or state.fingerprint != mapping_fingerprint(config)
+            or latest_change(session) > state.seq
+        ):
+            return None
+        tallies = load_tallies(session)
+        history = value_history(session)
+        entries = checkins(session)
+    evaluation = evaluate_tallies(config, tallies, entries, history, now=now)
+    return replace(evaluation, partial=True)
 
 
 def _frozen(ids: set[int] | None) -> frozenset[int] | None:

@@ -6,12 +6,17 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+import pytest
+
 from okrbridge.domain import KRStatus
+from okrbridge.report import build as build_module
 from okrbridge.report import build_report, render_html, render_markdown
 from okrbridge.report.build import forecast_shortfall
 from okrbridge.report.render import md_escape
 from okrbridge.store.db import Store
+from okrbridge.store.repos.tasks import load_tasks, upsert_tasks
 from okrbridge.sync.comment import format_value
+from okrbridge.sync.compute import evaluate_current
 from tests.dashboard.html import Page
 from tests.dashboard.seed import EVALUATIONS, HOSTILE, NOW, Seeded, config
 
@@ -157,3 +162,44 @@ def test_each_risk_lists_its_worst_tasks_and_counts_the_rest(seeded: Seeded) -> 
         0,
     )
     assert "more (`okrbridge report --all`" not in render_markdown(whole)
+
+
+def _risks(report: object) -> list[tuple[str, list[tuple[str, str, int | None, int | None]], int]]:
+    return [
+        (
+            r.key_result.id,
+            [(p.task.key, p.initiative_title, p.overdue_days, p.idle_days) for p in r.tasks],
+            r.more,
+        )
+        for r in report.at_risk  # type: ignore[attr-defined]
+    ]
+
+
+@pytest.mark.parametrize(("limit", "stalled"), [(None, 14), (1, 14), (2, 45), (0, 1)])
+def test_stored_tallies_and_a_whole_evaluation_give_the_same_report(
+    seeded: Seeded, monkeypatch: pytest.MonkeyPatch, limit: int | None, stalled: int
+) -> None:
+    def build() -> object:
+        return build_report(
+            seeded.store, seeded.config, now=NOW, since=WEEK, stalled_days=stalled, task_limit=limit
+        )
+
+    stored = build()
+    assert evaluate_current(seeded.store, seeded.config, now=NOW) is not None  # (that path)
+    monkeypatch.setattr(build_module, "evaluate_current", lambda *a, **k: None)
+    whole = build()
+    assert _risks(stored) == _risks(whole)
+    assert stored.counts == whole.counts  # type: ignore[attr-defined]
+    assert any(tasks or more for _, tasks, more in _risks(stored))
+
+
+def test_tasks_changed_since_the_last_sync_are_in_the_report(seeded: Seeded) -> None:
+    with seeded.store.session() as session:
+        (mkt3,) = [t for t in load_tasks(session) if t.key == "MKT-3"]
+        fresh = mkt3.model_copy(update={"due": None, "updated_at": NOW})  # no longer a problem
+        upsert_tasks(session, [fresh], None)
+    assert evaluate_current(seeded.store, seeded.config, now=NOW) is None  # tallies behind
+    report = build_report(seeded.store, seeded.config, now=NOW, since=WEEK)
+    keys = [p.task.key for r in report.at_risk for p in r.tasks]
+    assert "MKT-3" not in keys
+    assert "MKT-2" in keys
