@@ -39,10 +39,12 @@ def status_text(status: KRStatus) -> str:
 
 def percent_text(share: float) -> str:
     """A 0..1 share as a whole percent; never shows 100% short of 1, nor 0% above 0.
-    A non-finite share (which the engine never passes) shows as `n/a`, never raises."""
-    if not isfinite(share):
+    A non-finite share (which the engine never passes), or one too large to show as a
+    percent, shows as `n/a`, never raises."""
+    scaled = share * 100
+    if not isfinite(scaled):
         return "n/a"
-    shown = round(share * 100)
+    shown = round(scaled)
     if shown >= 100 and share < 1:
         return "99%"
     if shown <= 0 < share:

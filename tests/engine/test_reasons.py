@@ -13,7 +13,15 @@ from okrbridge.engine.reasons import join, number_text, period_name
 
 @pytest.mark.parametrize(
     ("share", "text"),
-    [(0.375, "38%"), (0.0, "0%"), (0.001, "<1%"), (0.996, "99%"), (1.0, "100%"), (0.5, "50%")],
+    [
+        (0.375, "38%"),
+        (0.0, "0%"),
+        (0.001, "<1%"),
+        (0.996, "99%"),
+        (1.0, "100%"),
+        (0.5, "50%"),
+        (1.7e308, "n/a"),  # finite, but not as a percent
+    ],
 )
 def test_percent_text(share: float, text: str) -> None:
     assert percent_text(share) == text
