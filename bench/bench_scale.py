@@ -56,6 +56,7 @@ PAGE = 1000
 CATEGORIES = list(StatusCategory)
 NOW = datetime(2026, 11, 15, 12, tzinfo=UTC)
 SCHEMA = "bench_scale"
+"""The PostgreSQL schema the bench drops and fills (`--schema`: two runs at once need two)."""
 
 
 def make_task(instance: str, i: int, moved: bool = False) -> Task:
@@ -303,13 +304,16 @@ def _child(*args: str) -> dict[str, Any]:
 
 
 def main() -> None:
+    global SCHEMA
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--n", type=int, default=1_000_000)
     parser.add_argument("--pg", help="a PostgreSQL URL (instead of a SQLite file)")
     parser.add_argument("--phases", default="first,queued,settle,steady,one,full,report")
+    parser.add_argument("--schema", default=SCHEMA, help="PostgreSQL schema to use (dropped!)")
     parser.add_argument("--keep", help="SQLite file to use (and keep) instead of a temp one")
     parser.add_argument("--phase", nargs=3, metavar=("NAME", "N", "URL"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    SCHEMA = args.schema
     if args.phase:
         name, n, url = args.phase
         if name == "settle":
@@ -322,7 +326,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         url = args.pg or f"sqlite:///{args.keep or Path(tmp) / 'scale.sqlite3'}"
         for name in args.phases.split(","):
-            figures = _child("--phase", name, str(args.n), url)
+            figures = _child("--schema", args.schema, "--phase", name, str(args.n), url)
             print(json.dumps(figures), flush=True)
 
 
