@@ -31,7 +31,7 @@ from okrbridge.store.repos._sql import chunked
 from okrbridge.store.repos.runs import finish_run, start_run
 from okrbridge.sync.compute import Computed, acknowledge, compute
 from okrbridge.sync.connector_plan import TaskPlan, plan_connector
-from okrbridge.sync.drain import DrainResult, drain
+from okrbridge.sync.drain import DrainBound, DrainResult, drain
 from okrbridge.sync.lease import InstanceBusy, instance_lease
 from okrbridge.sync.pull import PullResult, needs_full_pass, pull_into_store
 from okrbridge.sync.task_changes import Pushed
@@ -110,6 +110,7 @@ def run_sync(
     first: Iterable[TaskRef] = (),
     locked: bool = False,
     lease_wait: float = 5.0,
+    drain_bound: DrainBound | None = None,
 ) -> SyncReport:
     """One sync of every enabled connector instance (or those named in `only`).
 
@@ -117,7 +118,8 @@ def run_sync(
     the tasks in `first` (those a webhook changed) are written before any other. Each instance
     is synced under its store lease (`okrbridge.sync.lease`): an instance another run holds
     for longer than `lease_wait` seconds fails, writing nothing. `locked`: the caller already
-    holds the leases (the daemon's jobs).
+    holds the leases (the daemon's jobs). `drain_bound`: each instance's push pauses there,
+    leaving the rest of its queue for a later drain (the daemon drains in slices).
     """
     now = now or datetime.now(UTC)
     env = os.environ if env is None else env
@@ -160,7 +162,7 @@ def run_sync(
                 connector,
                 reports[name],
                 computed,
-                _PushOptions(dry_run, now, frozenset(triggered.get(name, ()))),
+                _PushOptions(dry_run, now, frozenset(triggered.get(name, ())), drain_bound),
                 observer,
             )
             _guard(reports[name], step)
@@ -183,6 +185,7 @@ class _PushOptions:
     dry_run: bool
     now: datetime
     first: frozenset[str]
+    bound: DrainBound | None = None
 
 
 def _lease(leases: ExitStack, store: Store, instance: str, wait: float) -> bool:
@@ -289,7 +292,15 @@ def _push(
     )
     result = DrainResult()
     try:
-        drain(store, connector, report.run_id, on_progress=progress, result=result, now=options.now)
+        drain(
+            store,
+            connector,
+            report.run_id,
+            on_progress=progress,
+            result=result,
+            now=options.now,
+            bound=options.bound,
+        )
     finally:  # an interrupted drain still reports the writes it made
         report.writes_made, report.writes_failed = result.writes, result.failed
         report.writes_pending = result.remaining
