@@ -77,6 +77,8 @@ class DrainBound:
 
     seconds: float | None = None
     """Pause once this long has passed since the drain started."""
+    deadline: float | None = None
+    """Pause at this `time.monotonic()` (whichever of the two comes first)."""
     max_rows: int | None = None
     """Pause after this many rows (made, failed or skipped)."""
     yield_when: Callable[[], bool] | None = None
@@ -152,7 +154,8 @@ def drain(
     with store.session() as session:
         total = pending_count(session, instance)
     done = 0
-    until = None if bound.seconds is None else time.monotonic() + bound.seconds
+    ends = [bound.deadline, None if bound.seconds is None else time.monotonic() + bound.seconds]
+    until = min((end for end in ends if end is not None), default=None)
     while result.stopped is None:
         if _at_bound(bound, done, until):
             result.paused = True
