@@ -187,6 +187,9 @@ class SyncJobs:
                             return JobOutcome.RAN
                     if time.monotonic() >= give_up or self.stopping.is_set():
                         break
+                    if self._ran_this_tick(instance, kind):  # the holder runs this tick's
+                        log.debug("job skipped: ran on another replica this tick")
+                        return JobOutcome.DONE_ELSEWHERE
                     if waiter is None:
                         waiter = self._mark(name, give_up - time.monotonic())
                     self.stopping.wait(RETRY_SECONDS)
