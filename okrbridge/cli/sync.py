@@ -1,4 +1,9 @@
-"""Bodies of `sync` and `cleanup`: progress while working, then a summary (or JSON)."""
+"""Bodies of `sync` and `cleanup`: progress while working, then a summary (or JSON).
+
+A push shows its ETA, from the rate observed so far but never faster than the instance's write
+budget allows. Ctrl-C (or SIGTERM) stops the sync after the write in flight: the run is
+recorded as `interrupted`, the rest stays queued, and the next `okrbridge sync` resumes it.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,8 @@ import logging
 import os
 import signal
 import sys
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,9 +23,11 @@ from okrbridge.cli.common import EXIT_FAILURE, EXIT_USAGE, fail, load, open_stor
 from okrbridge.cli.explain import print_unmatched, unmatched_lines
 
 if TYPE_CHECKING:
-    from rich.progress import Progress, TaskID
+    from rich.progress import Progress, Task, TaskID
+    from rich.text import Text
 
     from okrbridge.config.schema import Config
+    from okrbridge.store.db import Store
     from okrbridge.sync.cleanup import CleanupReport
     from okrbridge.sync.runner import SyncReport
 
@@ -26,8 +35,10 @@ if TYPE_CHECKING:
 class RichObserver:
     """Progress bars per connector: pages and tasks pulled, then writes pushed with an ETA."""
 
-    def __init__(self, progress: Progress) -> None:
+    def __init__(self, progress: Progress, budgets: Mapping[str, float] | None = None) -> None:
         self.progress = progress
+        self.budgets = dict(budgets or {})
+        """Writes per second each instance may make (its write budget): the ETA's floor."""
         self.pull: dict[str, TaskID] = {}
         self.push: dict[str, TaskID] = {}
 
@@ -42,9 +53,41 @@ class RichObserver:
         if instance not in self.push:
             self.progress.update(self.pull[instance], total=1, completed=1)
             self.push[instance] = self.progress.add_task(
-                f"{instance}: push", total=total, unit="changes"
+                f"{instance}: push",
+                total=total,
+                unit="changes",
+                writes_per_second=self.budgets.get(instance),
             )
         self.progress.update(self.push[instance], completed=done, total=total)
+
+
+def eta_seconds(remaining: float, speed: float | None, limit: float | None) -> float | None:
+    """Seconds left for `remaining` changes at the observed `speed` (changes per second), never
+    faster than `limit` (the write budget: a change is at least one write); None: unknown."""
+    rates = [rate for rate in (speed, limit) if rate]
+    if remaining <= 0:
+        return 0.0
+    return remaining / min(rates) if rates else None
+
+
+def _eta_column() -> Any:
+    from rich.progress import ProgressColumn
+    from rich.text import Text
+
+    class EtaColumn(ProgressColumn):
+        """`ETA 3:41:07` for a push (observed rate, capped by the write budget)."""
+
+        max_refresh = 0.5
+
+        def render(self, task: Task) -> Text:
+            if task.total is None:
+                return Text("")
+            remaining = task.total - task.completed
+            seconds = eta_seconds(remaining, task.speed, task.fields.get("writes_per_second"))
+            shown = "-:--:--" if seconds is None else str(timedelta(seconds=int(seconds)))
+            return Text(f"ETA {shown}", style="progress.remaining")
+
+    return EtaColumn()
 
 
 def _progress() -> Progress:
@@ -54,7 +97,6 @@ def _progress() -> Progress:
         Progress,
         TextColumn,
         TimeElapsedColumn,
-        TimeRemainingColumn,
     )
 
     return Progress(
@@ -62,16 +104,33 @@ def _progress() -> Progress:
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
-        TextColumn("ETA"),
-        TimeRemainingColumn(),
+        _eta_column(),
         console=stderr(),
         transient=False,
         disable=not sys.stderr.isatty(),
     )
 
 
+def write_budgets(config: Config, names: list[str]) -> dict[str, float]:
+    """Writes per second each named instance may make (override, else its connector's default)."""
+    from okrbridge.connector.registry import RegistryError, default_registry
+
+    budgets = {}
+    for name in names:
+        settings = config.connectors[name]
+        try:
+            default = default_registry().get(settings.type).default_writes_per_minute
+        except RegistryError:  # the sync itself reports it
+            default = None
+        per_minute = settings.write_budget_per_minute or default
+        if per_minute:
+            budgets[name] = per_minute / 60.0
+    return budgets
+
+
 class SyncStopped(Exception):  # noqa: N818 - reads as an event
-    """Raised from a progress hook after SIGTERM: the run ends after its write in flight."""
+    """Raised from a progress hook after Ctrl-C or SIGTERM: the run ends after its write in
+    flight."""
 
 
 def _quiet_stop(record: logging.LogRecord) -> bool:
@@ -81,32 +140,53 @@ def _quiet_stop(record: logging.LogRecord) -> bool:
     return True
 
 
-class _StopOnSigterm:
-    """While active, SIGTERM asks the sync to stop at its next page or change (the write in
-    flight finishes and is recorded); a second SIGTERM stops the process at once."""
+_SIGNAL_NAMES = {signal.SIGINT: "Ctrl-C", signal.SIGTERM: "SIGTERM"}
+
+
+class _StopOnSignals:
+    """While active, Ctrl-C (SIGINT) or SIGTERM asks the sync to stop at its next page or
+    change (the write in flight finishes and is recorded); a second one stops at once."""
 
     def __init__(self) -> None:
-        self.requested = False
-        self._previous: Any = None
+        self.signal: signal.Signals | None = None
+        self._previous: dict[signal.Signals, Any] = {}
 
-    def __enter__(self) -> _StopOnSigterm:
-        self._previous = signal.signal(signal.SIGTERM, self._on_sigterm)
+    @property
+    def requested(self) -> bool:
+        return self.signal is not None
+
+    @property
+    def reason(self) -> str:
+        return f"stopped by {_SIGNAL_NAMES.get(self.signal or signal.SIGTERM, 'a signal')}"
+
+    def __enter__(self) -> _StopOnSignals:
+        for sig in _SIGNAL_NAMES:
+            self._previous[sig] = signal.signal(sig, self._on_signal)
         logging.getLogger("okrbridge.sync.runner").addFilter(_quiet_stop)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        signal.signal(signal.SIGTERM, self._previous)
+        for sig, previous in self._previous.items():
+            signal.signal(sig, previous)
         logging.getLogger("okrbridge.sync.runner").removeFilter(_quiet_stop)
 
-    def _on_sigterm(self, signum: int, _frame: Any) -> None:
-        if self.requested:
-            signal.signal(signal.SIGTERM, signal.SIG_DFL)
-            signal.raise_signal(signal.SIGTERM)
-        self.requested = True
+    def _on_signal(self, signum: int, _frame: Any) -> None:
+        sig = signal.Signals(signum)
+        if self.requested:  # the second one: at once
+            if sig is signal.SIGINT:
+                raise KeyboardInterrupt
+            signal.signal(sig, signal.SIG_DFL)
+            signal.raise_signal(sig)
+        self.signal = sig
+        if sig is signal.SIGINT:
+            stderr().print(
+                "Stopping after the write in flight (Ctrl-C again to stop at once)...",
+                markup=False,
+            )
 
     def check(self) -> None:
         if self.requested:
-            raise SyncStopped("stopped by SIGTERM")
+            raise SyncStopped(self.reason)
 
     def observing(self, inner: RichObserver) -> RichObserver:
         stop = self
@@ -124,17 +204,51 @@ class _StopOnSigterm:
                 super().push_progress(instance, done, total)
                 stop.check()
 
-        return Observer(inner.progress)
+        return Observer(inner.progress, inner.budgets)
 
 
-def _record_interrupted(store: Any, report: SyncReport) -> None:
-    """The runs a SIGTERM cut short are recorded as `interrupted` (not `failed`)."""
+def _record_interrupted(store: Store, run_ids: list[int], reason: str) -> None:
+    """The runs a stop signal cut short are recorded as `interrupted` (not `failed`)."""
     from okrbridge.store.repos.runs import interrupt_runs
 
-    ids = [c.run_id for c in report.connectors if c.run_id is not None and not c.ok]
     with store.session() as session:
-        interrupt_runs(session, ids, "stopped by SIGTERM")
-    stderr().print("sync stopped by SIGTERM: the write in flight finished; its run is recorded")
+        interrupt_runs(session, run_ids, reason)
+
+
+def _runs_since(store: Store, names: list[str], since: datetime) -> list[int]:
+    """Ids of the runs of `names` this command started (a second Ctrl-C left no report)."""
+    from sqlalchemy import select
+
+    from okrbridge.store.models import SyncRunRow
+
+    with store.session() as session:
+        query = select(SyncRunRow.id).where(
+            SyncRunRow.connector.in_(names), SyncRunRow.started_at >= since
+        )
+        return list(session.scalars(query))
+
+
+def _say_what_remains(store: Store, names: list[str], reason: str, at_once: bool) -> None:
+    from okrbridge.sync.write_queue import pending_count
+
+    with store.session() as session:
+        left = {name: pending_count(session, name) for name in names}
+    how = (
+        "at once (the write in flight is checked by the next sync)"
+        if at_once
+        else ("after the write in flight; the run is recorded as interrupted")
+    )
+    lines = [f"sync {reason}, {how}."]
+    queued = sum(left.values())
+    if queued:
+        each = ", ".join(f"{name}: {count:,}" for name, count in left.items() if count)
+        lines.append(
+            f"{queued:,} change(s) remain queued ({each}); "
+            "run `okrbridge sync` again to resume them."
+        )
+    else:
+        lines.append("No change remains queued; the next `okrbridge sync` picks up from here.")
+    stderr().print("\n".join(lines), markup=False, soft_wrap=True)
 
 
 def run_sync_command(
@@ -154,22 +268,35 @@ def run_sync_command(
     if unknown:
         known = ", ".join(loaded.config.connectors) or "none"
         fail(f"unknown connector instance(s) {', '.join(unknown)}; configured: {known}", EXIT_USAGE)
-    with open_store(loaded) as store, _progress() as progress, _StopOnSigterm() as stop:
-        report = run_sync(
-            loaded.config,
-            store,
-            default_registry(),
-            dry_run=dry_run,
-            full=full,
-            only=connectors,
-            observer=stop.observing(RichObserver(progress)),
-            env=dict(os.environ),
-            keep_plans=None
-            if as_json or out is not None
-            else PLAN_SAMPLE,  # a terminal shows a few
-        )
+    config = loaded.config
+    names = [
+        n for n, s in config.connectors.items() if s.enabled and (not connectors or n in connectors)
+    ]
+    started = datetime.now(UTC)
+    with open_store(loaded) as store, _progress() as progress, _StopOnSignals() as stop:
+        observer = stop.observing(RichObserver(progress, write_budgets(config, names)))
+        try:
+            report = run_sync(
+                config,
+                store,
+                default_registry(),
+                dry_run=dry_run,
+                full=full,
+                only=connectors,
+                observer=observer,
+                env=dict(os.environ),
+                keep_plans=None if as_json or out is not None else PLAN_SAMPLE,  # a terminal: a few
+            )
+        except KeyboardInterrupt:  # a second Ctrl-C
+            progress.stop()
+            _record_interrupted(store, _runs_since(store, names, started), stop.reason + " at once")
+            _say_what_remains(store, names, stop.reason, at_once=True)
+            raise typer.Exit(EXIT_INTERRUPTED) from None
         if stop.requested:
-            _record_interrupted(store, report)
+            ids = [c.run_id for c in report.connectors if c.run_id is not None and not c.ok]
+            _record_interrupted(store, ids, stop.reason)
+            progress.stop()
+            _say_what_remains(store, names, stop.reason, at_once=False)
     if as_json:
         typer.echo(json.dumps(sync_json(report, loaded.config), indent=2))
     else:
@@ -178,8 +305,14 @@ def run_sync_command(
         if _has_tasks(report):
             assert report.evaluation is not None
             print_unmatched(stdout(), loaded.config, report.evaluation, report.unmatched_rules)
+    if stop.signal is signal.SIGINT:
+        raise typer.Exit(EXIT_INTERRUPTED)
     if not report.ok:
         raise typer.Exit(EXIT_FAILURE)
+
+
+EXIT_INTERRUPTED = 130
+"""`okrbridge sync` stopped by Ctrl-C (128 + SIGINT, as shells report it)."""
 
 
 def sync_json(report: SyncReport, config: Config | None = None) -> dict[str, Any]:

@@ -49,6 +49,10 @@ _MIN_INTERVAL = timedelta(seconds=1)
 _STORE_DRIVERS = {"sqlite": ("", "pysqlite"), "postgresql": ("", "psycopg"), "postgres": ("",)}
 
 
+_ECHOED = 16
+"""Longer non-durations are not quoted back in the error."""
+
+
 def parse_duration(value: object) -> object:
     """Accept `"90s"`, `"5m"`, `"24h"`, `"7d"` or a number of seconds, from 0 to a year."""
     if isinstance(value, bool):
@@ -56,7 +60,9 @@ def parse_duration(value: object) -> object:
     if isinstance(value, str):
         match = _DURATION.match(value)
         if not match:
-            raise ValueError(f"{value!r} is not a duration such as '30s', '5m', '24h' or '7d'")
+            # A long value was pasted here by mistake (maybe a secret): not echoed.
+            shown = repr(value) if len(value) <= _ECHOED else "this value"
+            raise ValueError(f"{shown} is not a duration such as '30s', '5m', '24h' or '7d'")
         seconds = float(match.group(1)) * _UNITS[match.group(2)]
     elif isinstance(value, int | float):
         seconds = float(value)
@@ -173,8 +179,12 @@ class ScheduleSettings(_Section):
     debounce: Duration = timedelta(seconds=2)
     """Quiet time after a webhook before the push: bursts of events coalesce into one push,
     and the task that was changed is written first, within a few seconds."""
+    drain_slice: Duration = timedelta(minutes=1)
+    """The daemon drains a long write queue in slices of at most this long, releasing the
+    instance between them (and at once when a pull or push waits for it), so pulls keep their
+    cadence during a rollout of hours."""
 
-    @field_validator("pull_interval", "full_interval")
+    @field_validator("pull_interval", "full_interval", "drain_slice")
     @classmethod
     def _at_least_a_second(cls, value: timedelta) -> timedelta:
         if value < _MIN_INTERVAL:

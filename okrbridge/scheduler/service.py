@@ -1,4 +1,5 @@
-"""The APScheduler side of the daemon: interval jobs per instance and the debounced push."""
+"""The APScheduler side of the daemon: interval jobs per instance, the debounced push and the
+drain slices that follow a paused drain."""
 
 from __future__ import annotations
 
@@ -14,13 +15,14 @@ from apscheduler.triggers.interval import IntervalTrigger
 from okrbridge.logs import get_logger
 from okrbridge.scheduler.jobs import JobOutcome, SyncJobs
 
-__all__ = ["Debouncer", "build_scheduler"]
+__all__ = ["Debouncer", "FollowUps", "build_scheduler"]
 
 log = get_logger(__name__)
 
 
 def build_scheduler(jobs: SyncJobs, instances: list[str]) -> BackgroundScheduler:
-    """A scheduler (not started) with an incremental and a full job per instance.
+    """A scheduler (not started) with an incremental and a full job per instance, and the
+    follow-up drain slices of `jobs` (`FollowUps`).
 
     Missed runs coalesce into one; a job never overlaps itself. The first incremental run
     happens shortly after start (jittered so replicas started together spread out).
@@ -31,9 +33,11 @@ def build_scheduler(jobs: SyncJobs, instances: list[str]) -> BackgroundScheduler
     jitter = schedule.jitter.total_seconds() or None
     scheduler = BackgroundScheduler(
         timezone=UTC,
-        executors={"default": {"type": "threadpool", "max_workers": 2 * len(instances) + 2}},
+        # Per instance: its pull, full pass, push and drain slice may all wait at once.
+        executors={"default": {"type": "threadpool", "max_workers": 4 * len(instances) + 2}},
         job_defaults={"coalesce": True, "max_instances": 1},
     )
+    jobs.follow_up = FollowUps(scheduler, jobs.drain).trigger
     now = datetime.now(UTC)
     for instance in instances:
         # Ticks are counted from `first`, so this process's runs are one interval apart
@@ -117,3 +121,38 @@ class Debouncer:
     def pending(self) -> set[str]:
         with self._lock:
             return set(self._scheduled)
+
+
+class FollowUps:
+    """The next drain slice of an instance, `gap` seconds after a job left its queue paused
+    (one at a time per instance); the gap lets a job that waits for the instance take it."""
+
+    def __init__(
+        self,
+        scheduler: BackgroundScheduler,
+        action: Callable[[str], JobOutcome],
+        gap: timedelta = timedelta(seconds=0.5),
+    ) -> None:
+        self.scheduler, self.action, self.gap = scheduler, action, gap
+        self._lock = threading.Lock()
+        self._scheduled: set[str] = set()
+        self._ids = itertools.count(1)
+
+    def trigger(self, instance: str) -> None:
+        with self._lock:
+            if instance in self._scheduled:
+                return
+            self._scheduled.add(instance)
+        self.scheduler.add_job(
+            self._fire,
+            "date",
+            run_date=datetime.now(UTC) + self.gap,
+            args=[instance],
+            id=f"drain:{instance}:{next(self._ids)}",  # the slice running now has its own id
+            misfire_grace_time=None,
+        )
+
+    def _fire(self, instance: str) -> None:
+        with self._lock:
+            self._scheduled.discard(instance)
+        self.action(instance)

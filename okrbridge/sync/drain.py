@@ -38,6 +38,7 @@ from okrbridge.sync.write_queue import (
 )
 
 __all__ = [
+    "DrainBound",
     "DrainResult",
     "ProgressCallback",
     "drain",
@@ -59,15 +60,42 @@ class DrainResult:
     failed: int = 0
     writes: int = 0
     remaining: int = 0
+    paused: bool = False
+    """The drain reached its bound (`DrainBound`) with rows still queued."""
     stopped: str | None = None
     """Why the drain stopped early (auth, rate limit, outage), or None."""
     errors: list[str] = field(default_factory=list)
     """`<task key>: <reason>` of each write that failed for good."""
 
 
+@dataclass(frozen=True)
+class DrainBound:
+    """Where a drain pauses with rows left queued (they stay durable; the next drain goes on).
+
+    The row in flight always finishes: the bound is checked before each claim.
+    """
+
+    seconds: float | None = None
+    """Pause once this long has passed since the drain started."""
+    deadline: float | None = None
+    """Pause at this `time.monotonic()` (whichever of the two comes first)."""
+    max_rows: int | None = None
+    """Pause after this many rows (made, failed or skipped)."""
+    yield_when: Callable[[], bool] | None = None
+    """Checked before each claim: True pauses the drain (another job waits for the instance)."""
+    budget: TokenBucket | None = None
+    """The write budget to pace by, shared by successive slices so that each one does not start
+    with a full burst (default: a fresh bucket per drain)."""
+
+
 def write_budget(connector: Connector[Any]) -> TokenBucket:
     """Writes per second from the instance's override or the connector's default budget."""
     per_minute = connector.settings.write_budget_per_minute or connector.default_writes_per_minute
+    return budget_per_minute(per_minute)
+
+
+def budget_per_minute(per_minute: int) -> TokenBucket:
+    """A bucket for `per_minute` writes, with a burst of a tenth of a minute (4 to 20)."""
     return TokenBucket(rate=per_minute / 60.0, capacity=max(4.0, min(per_minute / 6.0, 20.0)))
 
 
@@ -112,18 +140,26 @@ def drain(
     on_progress: ProgressCallback | None = None,
     result: DrainResult | None = None,
     now: datetime | None = None,
+    bound: DrainBound | None = None,
 ) -> DrainResult:
-    """Apply queued changes (by priority) until the queue is empty or the tool stops us.
+    """Apply queued changes (by priority) until the queue is empty, the tool stops us or the
+    `bound` is reached (`result.paused`; the rest stays queued for the next drain).
 
     `result` is filled as writes are made, so a caller interrupted mid-way still knows them.
     """
     instance = connector.instance
-    budget = budget or write_budget(connector)
+    bound = bound or DrainBound()
+    budget = budget or bound.budget or write_budget(connector)
     result = result if result is not None else DrainResult()
     with store.session() as session:
         total = pending_count(session, instance)
     done = 0
+    ends = [bound.deadline, None if bound.seconds is None else time.monotonic() + bound.seconds]
+    until = min((end for end in ends if end is not None), default=None)
     while result.stopped is None:
+        if _at_bound(bound, done, until):
+            result.paused = True
+            break
         with store.session() as session:
             item = claim(session, instance)
         if item is None:
@@ -134,7 +170,16 @@ def drain(
             on_progress(min(done, total), total)
     with store.session() as session:
         result.remaining = pending_count(session, instance)
+    result.paused = result.paused and result.remaining > 0
     return result
+
+
+def _at_bound(bound: DrainBound, done: int, until: float | None) -> bool:
+    if bound.max_rows is not None and done >= bound.max_rows:
+        return True
+    if until is not None and time.monotonic() >= until:
+        return True
+    return bound.yield_when is not None and bound.yield_when()
 
 
 def _apply_one(

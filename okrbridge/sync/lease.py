@@ -1,10 +1,11 @@
 """One sync per connector instance at a time, on every store: the instance's store lease.
 
 `okrbridge sync`, `cleanup` and the daemon's jobs all take the lease `sync:<instance>` before
-they pull or write. A second run waits a few seconds for it, then gives up naming the holder
-(host, pid, since when), so two runs never push to one tool at once. The lease is renewed in
-the background while held; a holder that died expires after `ttl`, at once when it was a
-process on this host that no longer exists.
+they pull or write. A second run waits a few seconds for it (saying so, so that a daemon
+draining a long queue hands the instance over after its write in flight), then gives up naming
+the holder (host, pid, since when), so two runs never push to one tool at once. The lease is
+renewed in the background while held; a holder that died expires after `ttl`, at once when it
+was a process on this host that no longer exists.
 """
 
 from __future__ import annotations
@@ -23,7 +24,13 @@ from sqlalchemy import delete, select
 from okrbridge.logs import get_logger
 from okrbridge.store.db import Store
 from okrbridge.store.models import LeaseRow
-from okrbridge.store.repos.leases import acquire_lease, release_lease, renew_lease
+from okrbridge.store.repos.leases import (
+    acquire_lease,
+    mark_waiting,
+    release_lease,
+    renew_lease,
+    unmark_waiting,
+)
 
 __all__ = ["InstanceBusy", "describe_holder", "instance_lease", "lease_name"]
 
@@ -97,13 +104,23 @@ def instance_lease(
     run holds it."""
     name, holder = lease_name(instance), _holder()
     deadline = time.monotonic() + wait
-    while (current := _take(store, name, holder, ttl)) is not None:
-        if time.monotonic() >= deadline:
-            raise InstanceBusy(
-                f"another sync of {instance} is running ({describe_holder(current)}); "
-                "it wrote nothing, try again when that one is done"
-            )
-        time.sleep(min(0.25, max(0.0, deadline - time.monotonic())))
+    waiting = False
+    try:
+        while (current := _take(store, name, holder, ttl)) is not None:
+            if time.monotonic() >= deadline:
+                raise InstanceBusy(
+                    f"another sync of {instance} is running ({describe_holder(current)}); "
+                    "it wrote nothing, try again when that one is done"
+                )
+            if not waiting and wait > 0:
+                with store.session() as session:
+                    mark_waiting(session, name, holder, wait + 1.0)
+                waiting = True
+            time.sleep(min(0.25, max(0.0, deadline - time.monotonic())))
+    finally:
+        if waiting:
+            with store.session() as session:
+                unmark_waiting(session, name, holder)
     done = threading.Event()
     renewer = threading.Thread(
         target=_renew, args=(store, name, holder, ttl, done), name=f"lease-{name}", daemon=True

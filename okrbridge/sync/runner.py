@@ -31,7 +31,7 @@ from okrbridge.store.repos._sql import chunked
 from okrbridge.store.repos.runs import finish_run, start_run
 from okrbridge.sync.compute import Computed, acknowledge, compute, plan_pages
 from okrbridge.sync.connector_plan import TaskPlan, plan_connector
-from okrbridge.sync.drain import DrainResult, drain
+from okrbridge.sync.drain import DrainBound, DrainResult, drain
 from okrbridge.sync.lease import InstanceBusy, instance_lease
 from okrbridge.sync.pull import PullResult, needs_full_pass, pull_into_store
 from okrbridge.sync.task_changes import Pushed
@@ -167,6 +167,7 @@ def run_sync(
     locked: bool = False,
     lease_wait: float = 5.0,
     keep_plans: int | None = PLAN_SAMPLE,
+    drain_bound: DrainBound | None = None,
 ) -> SyncReport:
     """One sync of every enabled connector instance (or those named in `only`).
 
@@ -176,7 +177,8 @@ def run_sync(
     for longer than `lease_wait` seconds fails, writing nothing. `locked`: the caller already
     holds the leases (the daemon's jobs). Plans are written to the queue a page at a time;
     each report keeps the first `keep_plans` of them (None: all, for `--json` and `--out`)
-    and counts every one.
+    and counts every one. `drain_bound`: each instance's push pauses there, leaving the rest
+    of its queue for a later drain (the daemon drains in slices).
     """
     now = now or datetime.now(UTC)
     env = os.environ if env is None else env
@@ -225,7 +227,9 @@ def run_sync(
                 connector,
                 reports[name],
                 computed,
-                _PushOptions(dry_run, now, frozenset(triggered.get(name, ())), keep_plans),
+                _PushOptions(
+                    dry_run, now, frozenset(triggered.get(name, ())), keep_plans, drain_bound
+                ),
                 observer,
             )
             _guard(reports[name], step)
@@ -250,6 +254,7 @@ class _PushOptions:
     now: datetime
     first: frozenset[str]
     keep_plans: int | None
+    bound: DrainBound | None = None
 
 
 def _lease(leases: ExitStack, store: Store, instance: str, wait: float) -> bool:
@@ -344,7 +349,15 @@ def _push(
     )
     result = DrainResult()
     try:
-        drain(store, connector, report.run_id, on_progress=progress, result=result, now=options.now)
+        drain(
+            store,
+            connector,
+            report.run_id,
+            on_progress=progress,
+            result=result,
+            now=options.now,
+            bound=options.bound,
+        )
     finally:  # an interrupted drain still reports the writes it made
         report.writes_made, report.writes_failed = result.writes, result.failed
         report.writes_pending = result.remaining

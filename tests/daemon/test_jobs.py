@@ -67,16 +67,16 @@ def test_a_held_lease_makes_others_wait_until_it_expires(
     store: Store, tool_url: tuple[MemoryTool, str]
 ) -> None:
     tool, url = tool_url
-    jobs = make_jobs(store, tool, url, "b")
+    jobs = make_jobs(store, tool, url, "b", pull=1)  # waits 1 s for a busy instance
     with store.session() as session:  # a replica that took the lease and died
-        assert acquire_lease(session, "sync:mem", "dead-replica", 0.6)
+        assert acquire_lease(session, "sync:mem", "dead-replica", 2.5)
     with capture_logs() as logs:
         assert jobs.incremental("mem") is JobOutcome.BUSY
     skipped = [e for e in logs if e["event"] == "job skipped: instance busy"]
     assert [e["log_level"] for e in skipped] == ["info"]
     assert skipped[0]["holder"] == "dead-replica"  # not host:pid:...: shown as it is
     assert runs(store) == []
-    time.sleep(0.7)
+    time.sleep(0.5)  # the lease expires while the next job waits for it
     assert jobs.incremental("mem") is JobOutcome.RAN
     assert runs(store) == ["full"]
 

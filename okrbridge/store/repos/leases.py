@@ -7,13 +7,20 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import Table, delete, update
+from sqlalchemy import Table, delete, exists, select, update
 from sqlalchemy.orm import Session
 
 from okrbridge.store.models import LeaseRow
 from okrbridge.store.repos._sql import now_or, rowcount, upsert_insert
 
-__all__ = ["acquire_lease", "release_lease", "renew_lease"]
+__all__ = [
+    "acquire_lease",
+    "mark_waiting",
+    "release_lease",
+    "renew_lease",
+    "someone_waits",
+    "unmark_waiting",
+]
 
 LEASES: Table = LeaseRow.__table__  # type: ignore[assignment]
 
@@ -67,3 +74,50 @@ def release_lease(session: Session, name: str, holder: str) -> bool:
     """Give the lease up if we hold it."""
     result = session.execute(delete(LEASES).where(LEASES.c.name == name, LEASES.c.holder == holder))
     return rowcount(result) == 1
+
+
+# -- waiting for a lease ---------------------------------------------------------------------
+# A job that finds a lease held says so in a row of its own (`wait:<lease>:<waiter>`); a holder
+# that can pause (a drain between two writes) checks for such rows and hands the lease over.
+
+
+def _waiting_row(name: str, waiter: str) -> str:
+    return f"wait:{name}:{waiter}"
+
+
+def mark_waiting(
+    session: Session,
+    name: str,
+    waiter: str,
+    ttl: timedelta | float,
+    *,
+    now: datetime | None = None,
+) -> None:
+    """Say that `waiter` waits for `name` for the next `ttl` (expired marks are dropped)."""
+    at = now_or(now)
+    session.execute(
+        delete(LEASES).where(
+            LEASES.c.name.startswith(f"wait:{name}:", autoescape=True), LEASES.c.expires_at <= at
+        )
+    )
+    stmt = upsert_insert(session, LEASES).values(
+        name=_waiting_row(name, waiter), holder=waiter, expires_at=at + _ttl(ttl)
+    )
+    session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[LEASES.c.name], set_={"expires_at": stmt.excluded.expires_at}
+        )
+    )
+
+
+def unmark_waiting(session: Session, name: str, waiter: str) -> None:
+    session.execute(delete(LEASES).where(LEASES.c.name == _waiting_row(name, waiter)))
+
+
+def someone_waits(session: Session, name: str, *, now: datetime | None = None) -> bool:
+    """True when a job waits for `name` (its mark has not expired)."""
+    marks = select(LEASES.c.name).where(
+        LEASES.c.name.startswith(f"wait:{name}:", autoescape=True),
+        LEASES.c.expires_at > now_or(now),
+    )
+    return bool(session.scalar(select(exists(marks))))
