@@ -81,15 +81,20 @@ def _full_with_retry(
 
 class Debouncer:
     """Coalesce webhook-driven pushes: the first event schedules a push `delay` later, events
-    until it starts ride along; a push that finds the instance busy is rescheduled."""
+    until it starts ride along; a push that finds the instance busy is rescheduled (unless
+    `retry_busy` is off). `job` names the scheduled jobs."""
 
     def __init__(
         self,
         scheduler: BackgroundScheduler,
         delay: timedelta,
         action: Callable[[str], JobOutcome],
+        *,
+        job: str = "push",
+        retry_busy: bool = True,
     ) -> None:
         self.scheduler, self.delay, self.action = scheduler, delay, action
+        self.job, self.retry_busy = job, retry_busy
         self._lock = threading.Lock()
         self._scheduled: set[str] = set()
         self._ids = itertools.count(1)
@@ -104,9 +109,9 @@ class Debouncer:
             "date",
             run_date=datetime.now(UTC) + self.delay,
             args=[instance],
-            # A fresh id each time: a push still running must not make APScheduler drop the
+            # A fresh id each time: a job still running must not make APScheduler drop the
             # next one (max_instances counts per id); the instance lease serializes them.
-            id=f"push:{instance}:{next(self._ids)}",
+            id=f"{self.job}:{instance}:{next(self._ids)}",
             misfire_grace_time=None,
         )
 
@@ -114,8 +119,8 @@ class Debouncer:
         with self._lock:
             self._scheduled.discard(instance)
         outcome = self.action(instance)
-        if outcome is JobOutcome.BUSY:
-            log.debug("push postponed: instance busy", connector=instance)
+        if outcome is JobOutcome.BUSY and self.retry_busy:
+            log.debug(f"{self.job} postponed: instance busy", connector=instance)
             self.trigger(instance)
 
     def pending(self) -> set[str]:
@@ -123,9 +128,10 @@ class Debouncer:
             return set(self._scheduled)
 
 
-class FollowUps:
+class FollowUps(Debouncer):
     """The next drain slice of an instance, `gap` seconds after a job left its queue paused
-    (one at a time per instance); the gap lets a job that waits for the instance take it."""
+    (one at a time per instance); the gap lets a job that waits for the instance take it.
+    A busy instance is not retried: its holder drains."""
 
     def __init__(
         self,
@@ -133,26 +139,4 @@ class FollowUps:
         action: Callable[[str], JobOutcome],
         gap: timedelta = timedelta(seconds=0.5),
     ) -> None:
-        self.scheduler, self.action, self.gap = scheduler, action, gap
-        self._lock = threading.Lock()
-        self._scheduled: set[str] = set()
-        self._ids = itertools.count(1)
-
-    def trigger(self, instance: str) -> None:
-        with self._lock:
-            if instance in self._scheduled:
-                return
-            self._scheduled.add(instance)
-        self.scheduler.add_job(
-            self._fire,
-            "date",
-            run_date=datetime.now(UTC) + self.gap,
-            args=[instance],
-            id=f"drain:{instance}:{next(self._ids)}",  # the slice running now has its own id
-            misfire_grace_time=None,
-        )
-
-    def _fire(self, instance: str) -> None:
-        with self._lock:
-            self._scheduled.discard(instance)
-        self.action(instance)
+        super().__init__(scheduler, gap, action, job="drain", retry_busy=False)

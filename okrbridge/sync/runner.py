@@ -44,6 +44,8 @@ __all__ = [
     "SyncObserver",
     "SyncReport",
     "build_connector",
+    "record_finish",
+    "report_drain",
     "run_sync",
 ]
 
@@ -237,7 +239,7 @@ def run_sync(
         for connector in connectors.values():
             connector.close()
         for report in reports.values():
-            _finish(store, report)
+            record_finish(store, report)
         leases.close()
     return SyncReport(
         connectors=list(reports.values()),
@@ -359,8 +361,16 @@ def _push(
             bound=options.bound,
         )
     finally:  # an interrupted drain still reports the writes it made
-        report.writes_made, report.writes_failed = result.writes, result.failed
-        report.writes_pending = result.remaining
+        report_drain(report, result)
+
+
+def report_drain(report: ConnectorReport, result: DrainResult) -> None:
+    """Put a drain's writes on the report, and what stopped or failed as its error (an
+    error already there stays)."""
+    report.writes_made, report.writes_failed = result.writes, result.failed
+    report.writes_pending = result.remaining
+    if report.error is not None:
+        return
     if result.stopped:
         report.error = f"push stopped: {result.stopped} ({result.remaining} changes still queued)"
     elif result.errors:
@@ -409,7 +419,8 @@ def change_actions_of(plan: TaskPlan) -> list[tuple[str, str]]:
     )
 
 
-def _finish(store: Store, report: ConnectorReport) -> None:
+def record_finish(store: Store, report: ConnectorReport) -> None:
+    """Record the end of the report's run (nothing when it never started)."""
     if report.run_id is None:
         return
     stats = {

@@ -1,8 +1,9 @@
 """One slice of an instance's write queue, without pulling or planning: the daemon's
 continuation of a push that paused at its bound (`okrbridge.sync.drain.DrainBound`).
 
-The queue holds the desired state of the last plan (every pull plans again what is still
-queued), so a slice only claims and applies rows; it is recorded as a run of kind `drain`.
+The queue holds the desired state of each task's last plan (a task is planned again when
+its inputs change), so a slice only claims and applies rows; it is recorded as a run of
+kind `drain`.
 The caller holds the instance's lease.
 """
 
@@ -15,9 +16,9 @@ from datetime import datetime
 from okrbridge.config.schema import Config
 from okrbridge.connector.registry import ConnectorRegistry
 from okrbridge.store.db import Store
-from okrbridge.store.repos.runs import finish_run, start_run
+from okrbridge.store.repos.runs import start_run
 from okrbridge.sync.drain import DrainBound, DrainResult, ProgressCallback, drain
-from okrbridge.sync.runner import ConnectorReport, build_connector
+from okrbridge.sync.runner import ConnectorReport, build_connector, record_finish, report_drain
 
 __all__ = ["drain_slice"]
 
@@ -60,34 +61,6 @@ def drain_slice(
     except Exception as exc:  # recorded on the run like any connector failure
         log.warning("drain of %s failed: %s", instance, exc, exc_info=True)
         report.error = str(exc) or type(exc).__name__
-    report.writes_made, report.writes_failed = result.writes, result.failed
-    report.writes_pending = result.remaining
-    if report.error is None and result.stopped:
-        report.error = f"push stopped: {result.stopped} ({result.remaining} changes still queued)"
-    elif report.error is None and result.errors:
-        report.error = f"{len(result.errors)} write(s) failed: " + "; ".join(result.errors[:3])
-    _record(store, report)
+    report_drain(report, result)
+    record_finish(store, report)
     return report, result
-
-
-def _record(store: Store, report: ConnectorReport) -> None:
-    assert report.run_id is not None
-    stats = {
-        "requests": report.stats.requests,
-        "writes": report.stats.writes,
-        "rate_limit_waits": report.stats.rate_limit_waits,
-        "writes_pending": report.writes_pending,
-    }
-    try:
-        with store.session() as session:
-            finish_run(
-                session,
-                report.run_id,
-                "ok" if report.ok else "failed",
-                error=report.error,
-                stats=stats,
-                writes_made=report.writes_made,
-                writes_failed=report.writes_failed,
-            )
-    except Exception:  # the store itself failing shows in the daemon's health
-        log.exception("could not record the end of drain run %s", report.run_id)
