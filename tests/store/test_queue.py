@@ -27,6 +27,7 @@ from okrbridge.store.repos import (
     start_run,
     upsert_tasks,
 )
+from okrbridge.store.repos._sql import COPY_FROM
 
 
 def _task_ids(store: Store, count: int) -> list[int]:
@@ -149,3 +150,31 @@ def test_runs_record_counters_and_the_latest_per_connector(store: Store) -> None
     assert (runs["trello"].status, runs["trello"].error) == ("failed", "401 from Trello")
     assert runs["trello"].stats == {"pages": 2}
     assert full["jira"].id == old
+
+
+def test_a_large_batch_reads_back_as_written(store: Store) -> None:
+    """Batches from `COPY_FROM` rows on go to PostgreSQL by COPY: the same rows come back."""
+    ids = _task_ids(store, 3)
+    count = COPY_FROM + 7
+    change = {"add_label": "okr:on-track", "comment": {"body": 'a \\n\t tab, "quote", é ✓'}}
+    items = [
+        QueueItem("mem", ids[n % 3], {**change, "n": n, "none": None}, f"r{n}", n % 3)
+        for n in range(count)
+    ]
+    records = [
+        AuditRecord("mem", "planned", "add_label", ids[0], "T-1", f"d{n}\\N", "why", None)
+        for n in range(count)
+    ]
+    with store.session() as session:
+        assert enqueue(session, items, supersede=False, now=T0) == count
+        audit(session, records, now=T0)
+    with store.session() as session:
+        rows = session.scalars(select(PushQueueRow).order_by(PushQueueRow.id)).all()
+        entries = session.scalars(select(AuditEntry).order_by(AuditEntry.id)).all()
+    assert [(r.task_id, r.change, r.reason, r.priority, r.status) for r in rows] == [
+        (i.task_id, i.change, i.reason, i.priority, "pending") for i in items
+    ]
+    assert {r.created_at for r in rows} == {T0}
+    assert [(e.detail, e.at, e.task_key, e.sync_run_id) for e in entries] == [
+        (r.detail, T0, "T-1", None) for r in records
+    ]

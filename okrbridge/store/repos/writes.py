@@ -7,11 +7,11 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, delete, func, insert, select, update
+from sqlalchemy import Table, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from okrbridge.store.models import AuditEntry, PushQueueRow, PushStateRow
-from okrbridge.store.repos._sql import chunked, now_or, rowcount, upsert_insert
+from okrbridge.store.repos._sql import chunked, insert_rows, now_or, rowcount, upsert_insert
 
 __all__ = [
     "AuditRecord",
@@ -169,7 +169,7 @@ def enqueue(
         {**_shallow(item), "status": "pending", "attempts": 0, "created_at": at, "updated_at": at}
         for item in items
     ]
-    session.execute(insert(QUEUE), rows)
+    insert_rows(session, QUEUE, rows)
     return len(rows)
 
 
@@ -293,7 +293,7 @@ def audit(session: Session, entries: Sequence[AuditRecord], *, now: datetime | N
         return
     at = now_or(now)
     rows = [{**_shallow(entry), "at": entry.at or at} for entry in entries]
-    session.execute(insert(AUDIT), rows)
+    insert_rows(session, AUDIT, rows)
 
 
 def _shallow(item: QueueItem | AuditRecord) -> dict[str, Any]:
