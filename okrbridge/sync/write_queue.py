@@ -47,7 +47,6 @@ __all__ = [
     "pending_count",
     "record_failure",
     "record_success",
-    "replace_plan",
     "to_change",
 ]
 
@@ -203,20 +202,6 @@ def _scoped(instance: str, scope: Collection[int] | None) -> Iterator[ColumnElem
         return
     for chunk in chunked(sorted(scope)):
         yield mine & PushQueueRow.task_id.in_(chunk)
-
-
-def replace_plan(
-    session: Session,
-    instance: str,
-    plans: list[TaskPlan],
-    run_id: int,
-    scope: Collection[int] | None = None,
-) -> int:
-    """`QueueReplacement` in one call: replace the open rows of `scope` (None: the whole
-    instance) with `plans`; return how many writes are queued."""
-    replacement = QueueReplacement(session, instance, run_id, scope)
-    replacement.add(plans)
-    return replacement.finish()
 
 
 def claim(session: Session, instance: str) -> ClaimedItem | None:
