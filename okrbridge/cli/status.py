@@ -31,25 +31,31 @@ STATUS_STYLE = {
 
 
 def run_status(path: Path | None, *, as_json: bool) -> None:
+    from okrbridge.cli.explain import print_unmatched
     from okrbridge.store.repos.runs import last_runs
-    from okrbridge.sync.compute import compute
+    from okrbridge.sync.compute import compute, evaluate_current, unmatched_rules
 
     loaded = load(path, check_secrets=False)
-    now = datetime.now(UTC)
+    config, now = loaded.config, datetime.now(UTC)
     with open_store(loaded) as store:
-        computed = compute(store, loaded.config, now=now, record=False)
+        # After a sync the stored tallies give the results without loading a task; tasks
+        # changed since (or other rules) make it evaluate every task in memory.
+        evaluation = evaluate_current(store, config, now=now)
+        if evaluation is None:
+            computed = compute(store, config, now=now, record=False)
+            evaluation, rules, synced = computed.evaluation, None, bool(computed.tasks)
+        elif not as_json:
+            rules, synced = unmatched_rules(store, config)
         with store.session() as session:
             runs = {name: run_json(run) for name, run in last_runs(session).items()}
             parked = parked_json(session)
     if as_json:
-        document = status_json(loaded.config, computed.evaluation, runs, now, parked)
+        document = status_json(config, evaluation, runs, now, parked)
         typer.echo(json.dumps(document, indent=2))
         return
-    print_status(loaded.config, computed.evaluation, runs, parked)
-    from okrbridge.cli.explain import print_unmatched
-
-    if computed.tasks:  # before the first sync every rule "matches nothing": no news
-        print_unmatched(stdout(), loaded.config, computed.evaluation)
+    print_status(config, evaluation, runs, parked)
+    if synced:  # before the first sync every rule "matches nothing": no news
+        print_unmatched(stdout(), config, evaluation, rules)
 
 
 def parked_json(session: Any) -> dict[str, list[dict[str, Any]]]:

@@ -21,7 +21,16 @@ from sqlalchemy.orm import Session
 
 from okrbridge.config.schema import Config
 from okrbridge.domain import CheckIn, KeyResultSource, KRStatus, Task
-from okrbridge.engine import Evaluation, History, TaskKey, TaskMapping, TaskView, evaluate
+from okrbridge.engine import (
+    Evaluation,
+    History,
+    RuleHits,
+    RuleRef,
+    TaskKey,
+    TaskMapping,
+    TaskView,
+    evaluate,
+)
 from okrbridge.engine.evaluation import evaluate_measured
 from okrbridge.engine.progress import TaskTally, tallied_progress
 from okrbridge.engine.tallies import measure_tallied, settled, task_count
@@ -41,7 +50,12 @@ from okrbridge.store.repos.tallies import (
     load_state,
     load_tallies,
 )
-from okrbridge.store.repos.tasks import iter_live_tasks, load_tasks, load_tasks_by_id
+from okrbridge.store.repos.tasks import (
+    iter_live_tasks,
+    iter_stored_tasks,
+    load_tasks,
+    load_tasks_by_id,
+)
 from okrbridge.sync.incremental import (
     INITIATIVE,
     KEY_RESULT,
@@ -61,6 +75,7 @@ __all__ = [
     "evaluate_current",
     "evaluate_tallies",
     "plan_pages",
+    "unmatched_rules",
 ]
 
 
@@ -221,6 +236,18 @@ def evaluate_current(store: Store, config: Config, *, now: datetime) -> Evaluati
         entries = checkins(session)
     evaluation = evaluate_tallies(config, tallies, entries, history, now=now)
     return replace(evaluation, partial=True)
+
+
+def unmatched_rules(store: Store, config: Config) -> tuple[tuple[RuleRef, ...], bool]:
+    """The initiative rules no live stored task matches, read a page at a time (memory stays
+    at one page), and whether the store holds any task at all."""
+    hits = RuleHits(config.initiatives)
+    seen = False
+    with store.session() as session:
+        for page in iter_stored_tasks(session):
+            seen = seen or any(not task.deleted for task in page)
+            hits.add(page)
+    return hits.unmatched, seen
 
 
 def _frozen(ids: set[int] | None) -> frozenset[int] | None:

@@ -13,6 +13,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -30,12 +31,14 @@ from okrbridge.domain import (
     StatusCategory,
     Task,
 )
+from okrbridge.engine import unmatched
 from okrbridge.store.db import Store
 from okrbridge.store.migrate import upgrade
 from okrbridge.store.models import TaskInitiativeRow, TaskKeyResultRow, TaskRow
 from okrbridge.store.repos.tallies import load_tallies
-from okrbridge.store.repos.tasks import mark_deleted, upsert_tasks
-from okrbridge.sync.compute import Computed, acknowledge, compute, plan_pages
+from okrbridge.store.repos.tasks import iter_stored_tasks, load_tasks, mark_deleted, upsert_tasks
+from okrbridge.sync import compute as compute_module
+from okrbridge.sync.compute import Computed, acknowledge, compute, plan_pages, unmatched_rules
 
 NOW = datetime(2026, 11, 15, 12, tzinfo=UTC)
 CONTAINERS = ("WEB", "APP", "OPS")
@@ -265,3 +268,22 @@ def test_only_tasks_whose_plan_inputs_changed_are_loaded(store: Store) -> None:
     assert moved.status_changes == ["kr-other"]
     # t7 changed; t4-t6 serve i-weighted, which serves kr-other; WEB tasks stay unloaded.
     assert sorted(t.external_id for t in planned(store, cfg, moved)) == ["t4", "t5", "t6", "t7"]
+
+
+def test_rules_matching_nothing_found_page_by_page_as_over_every_task(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cfg = config()
+    web = ("WEB", frozenset[str](), StatusCategory.TODO, None, False)
+    ux = ("APP", frozenset({"ux"}), StatusCategory.DONE, 2.0, False)
+    gone = ("OPS", frozenset({"team-a"}), StatusCategory.TODO, None, False)
+    with store.session() as session:
+        upsert_tasks(session, [task(0, web, NOW), task(1, ux, NOW), task(2, gone, NOW)], None)
+        mark_deleted(session, "mem", ["t2"])  # a deleted task matches nothing
+        every = load_tasks(session)
+    monkeypatch.setattr(compute_module, "iter_stored_tasks", partial(iter_stored_tasks, page=1))
+    found, seen = unmatched_rules(store, cfg)
+    expected = unmatched(cfg.initiatives, every).rules
+    assert seen
+    assert found == expected
+    assert {(ref.owner_id, ref.index) for ref in found} >= {("i-weighted", 0)}  # team-a: deleted
