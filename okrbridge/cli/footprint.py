@@ -7,9 +7,13 @@ must print as written).
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from collections.abc import Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -21,6 +25,7 @@ __all__ = [
     "TERMINAL_COMMENTS",
     "TERMINAL_TASKS",
     "Footprint",
+    "FootprintFile",
     "TaskMarks",
     "footprint_json",
     "footprint_of",
@@ -164,42 +169,18 @@ def _print_connector(
     task_limit: int | None,
     comment_limit: int | None,
 ) -> None:
-    from rich.markdown import Markdown
-    from rich.padding import Padding
-    from rich.panel import Panel
     from rich.text import Text
 
-    footprint = footprint_of(connector.planned)
-    total = connector.counts.tasks
-    heading = Text(f"{connector.instance} ({connector.type})", style="bold")
-    if not connector.ok and not total:
-        return  # its error is in the summary
-    if not total:
-        heading.append(": nothing to write", style="")
-        console.print(heading)
+    heading = _heading(connector, dry_run)
+    if heading is None:
         return
-    settled = connector.ok and not connector.writes_failed and not connector.writes_pending
-    verb = "would get" if dry_run else ("got" if settled else "were to get (not all written)")
-    heading.append(
-        f": {total} task(s) {verb} the bridge's marks"
-        + (" (dry run: nothing written)" if dry_run else ""),
-        style="",
-    )
     console.print(heading)
+    if not connector.counts.tasks:
+        return
+    footprint = footprint_of(connector.planned)
     shown = footprint.tasks if task_limit is None else footprint.tasks[:task_limit]
-    width = max(len(marks.key) for marks in shown)
-    for marks in shown:
-        line = Text("  ")
-        line.append(marks.key.ljust(width), style="cyan")
-        line.append("  ")
-        line.append_text(_label_text(marks))
-        if marks.comment_action:
-            line.append("  ")
-            line.append(_COMMENT_VERBS[marks.comment_action], style="yellow")
-        line.append("  ")
-        line.append(marks.title, style="dim")
-        console.print(line, no_wrap=True, overflow="ellipsis")
-    hidden = total - len(shown)
+    _print_lines(console, shown)
+    hidden = connector.counts.tasks - len(shown)
     if hidden:
         console.print(
             Text(f"  ... and {hidden} more (all of them: --out FILE or --json)", style="dim")
@@ -210,9 +191,115 @@ def _print_connector(
             shared.setdefault(marks.comment_body, []).append(marks.key)
     bodies = list(shared.items())
     for body, keys in bodies if comment_limit is None else bodies[:comment_limit]:
-        also = f" (the same on {', '.join(keys[1:4])}{', ...' if len(keys) > 4 else ''})"
-        title = Text(f"comment on {keys[0]}{also if len(keys) > 1 else ''}, as the tool shows it")
-        console.print(Padding(Panel(Markdown(body), title=title, title_align="left"), (0, 2)))
+        console.print(_comment_panel(body, keys, len(keys)))
+
+
+def _heading(connector: ConnectorReport, dry_run: bool) -> Any:
+    """The connector's heading line (None: it failed before planning; the summary says so)."""
+    from rich.text import Text
+
+    total = connector.counts.tasks
+    heading = Text(f"{connector.instance} ({connector.type})", style="bold")
+    if not connector.ok and not total:
+        return None
+    if not total:
+        heading.append(": nothing to write", style="")
+        return heading
+    settled = connector.ok and not connector.writes_failed and not connector.writes_pending
+    verb = "would get" if dry_run else ("got" if settled else "were to get (not all written)")
+    heading.append(
+        f": {total} task(s) {verb} the bridge's marks"
+        + (" (dry run: nothing written)" if dry_run else ""),
+        style="",
+    )
+    return heading
+
+
+def _print_lines(console: Console, tasks: Sequence[TaskMarks]) -> None:
+    from rich.text import Text
+
+    if not tasks:
+        return
+    width = max(len(marks.key) for marks in tasks)
+    for marks in tasks:
+        line = Text("  ")
+        line.append(marks.key.ljust(width), style="cyan")
+        line.append("  ")
+        line.append_text(_label_text(marks))
+        if marks.comment_action:
+            line.append("  ")
+            line.append(_COMMENT_VERBS[marks.comment_action], style="yellow")
+        line.append("  ")
+        line.append(marks.title, style="dim")
+        console.print(line, no_wrap=True, overflow="ellipsis")
+
+
+def _comment_panel(body: str, keys: Sequence[str], count: int) -> Any:
+    """A comment in full, titled with the first task that gets it (and some of the others)."""
+    from rich.markdown import Markdown
+    from rich.padding import Padding
+    from rich.panel import Panel
+    from rich.text import Text
+
+    also = f" (the same on {', '.join(keys[1:4])}{', ...' if count > 4 else ''})"
+    title = Text(f"comment on {keys[0]}{also if count > 1 else ''}, as the tool shows it")
+    return Padding(Panel(Markdown(body), title=title, title_align="left"), (0, 2))
+
+
+class FootprintFile:
+    """Every planned write, listed in a file as the sync plans them (`sync --out`): the task
+    lines of each page go to a spool per instance, each distinct comment is kept once, so
+    memory does not grow with the number of tasks. `add` is `run_sync`'s `plan_sink`; use it
+    as a context manager (the spools are removed at its end)."""
+
+    def __init__(self) -> None:
+        self._spools: dict[str, IO[str]] = {}
+        self._bodies: dict[str, dict[str, tuple[list[str], int]]] = {}
+        self._files = ExitStack()
+
+    def __enter__(self) -> FootprintFile:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._files.close()
+
+    def add(self, instance: str, plans: Sequence[TaskPlan]) -> None:
+
+        marks = footprint_of(plans).tasks
+        spool = self._spools.get(instance)
+        if spool is None:
+            spool = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115 - closed on exit
+            self._spools[instance] = self._files.enter_context(spool)
+        _print_lines(_file_console(spool), marks)
+        bodies = self._bodies.setdefault(instance, {})
+        for task in marks:
+            if task.comment_body:
+                keys, count = bodies.get(task.comment_body, ([], 0))
+                if len(keys) < 5:
+                    keys.append(task.key)
+                bodies[task.comment_body] = (keys, count + 1)
+
+    def write(self, path: Path, report: SyncReport) -> None:
+        """The listing: per instance its heading, every task line, every comment in full."""
+        with path.open("w", encoding="utf-8") as handle:
+            console = _file_console(handle)
+            for connector in report.connectors:
+                heading = _heading(connector, report.dry_run)
+                if heading is None:
+                    continue
+                console.print(heading)
+                spool = self._spools.get(connector.instance)
+                if spool is not None:
+                    spool.seek(0)
+                    shutil.copyfileobj(spool, handle)
+                for body, (keys, count) in self._bodies.get(connector.instance, {}).items():
+                    console.print(_comment_panel(body, keys, count))
+
+
+def _file_console(handle: IO[str]) -> Console:
+    from rich.console import Console
+
+    return Console(file=handle, width=120, no_color=True, highlight=False)
 
 
 def print_summary(console: Console, report: SyncReport) -> None:

@@ -21,6 +21,7 @@ import typer
 
 from okrbridge.cli.common import EXIT_FAILURE, EXIT_USAGE, fail, load, open_store, stderr, stdout
 from okrbridge.cli.explain import print_unmatched, unmatched_lines
+from okrbridge.cli.footprint import FootprintFile
 
 if TYPE_CHECKING:
     from rich.progress import Progress, Task, TaskID
@@ -273,38 +274,41 @@ def run_sync_command(
         n for n, s in config.connectors.items() if s.enabled and (not connectors or n in connectors)
     ]
     started = datetime.now(UTC)
-    with open_store(loaded) as store, _progress() as progress, _StopOnSignals() as stop:
-        observer = stop.observing(RichObserver(progress, write_budgets(config, names)))
-        try:
-            report = run_sync(
-                config,
-                store,
-                default_registry(),
-                dry_run=dry_run,
-                full=full,
-                only=connectors,
-                observer=observer,
-                env=dict(os.environ),
-                keep_plans=None if as_json or out is not None else PLAN_SAMPLE,  # a terminal: a few
-            )
-        except KeyboardInterrupt:  # a second Ctrl-C
-            progress.stop()
-            _record_interrupted(store, _runs_since(store, names, started), stop.reason + " at once")
-            _say_what_remains(store, names, stop.reason, at_once=True)
-            raise typer.Exit(EXIT_INTERRUPTED) from None
-        if stop.requested:
-            ids = [c.run_id for c in report.connectors if c.run_id is not None and not c.ok]
-            _record_interrupted(store, ids, stop.reason)
-            progress.stop()
-            _say_what_remains(store, names, stop.reason, at_once=False)
-    if as_json:
-        typer.echo(json.dumps(sync_json(report, loaded.config), indent=2))
-    else:
-        print_footprint(report, out)
-        print_summary(report)
-        if _has_tasks(report):
-            assert report.evaluation is not None
-            print_unmatched(stdout(), loaded.config, report.evaluation, report.unmatched_rules)
+    with FootprintFile() as listing:  # `--out`: every planned write, streamed page by page
+        with open_store(loaded) as store, _progress() as progress, _StopOnSignals() as stop:
+            observer = stop.observing(RichObserver(progress, write_budgets(config, names)))
+            try:
+                report = run_sync(
+                    config,
+                    store,
+                    default_registry(),
+                    dry_run=dry_run,
+                    full=full,
+                    only=connectors,
+                    observer=observer,
+                    env=dict(os.environ),
+                    keep_plans=None if as_json else PLAN_SAMPLE,  # a terminal shows a few
+                    plan_sink=None if out is None else listing.add,
+                )
+            except KeyboardInterrupt:  # a second Ctrl-C
+                progress.stop()
+                runs = _runs_since(store, names, started)
+                _record_interrupted(store, runs, stop.reason + " at once")
+                _say_what_remains(store, names, stop.reason, at_once=True)
+                raise typer.Exit(EXIT_INTERRUPTED) from None
+            if stop.requested:
+                ids = [c.run_id for c in report.connectors if c.run_id is not None and not c.ok]
+                _record_interrupted(store, ids, stop.reason)
+                progress.stop()
+                _say_what_remains(store, names, stop.reason, at_once=False)
+        if as_json:
+            typer.echo(json.dumps(sync_json(report, loaded.config), indent=2))
+        else:
+            print_footprint(report, out, listing)
+            print_summary(report)
+            if _has_tasks(report):
+                assert report.evaluation is not None
+                print_unmatched(stdout(), loaded.config, report.evaluation, report.unmatched_rules)
     if stop.signal is signal.SIGINT:
         raise typer.Exit(EXIT_INTERRUPTED)
     if not report.ok:
@@ -377,18 +381,17 @@ def _plan_json(plan: Any) -> dict[str, Any]:
     }
 
 
-def print_footprint(report: SyncReport, out: Path | None = None) -> None:
-    """Per tool, the label each task gets and the first comments in full; everything to `out`."""
+def print_footprint(
+    report: SyncReport, out: Path | None = None, listing: FootprintFile | None = None
+) -> None:
+    """Per tool, the label each task gets and the first comments in full; everything to `out`
+    (from `listing`, which the sync filled page by page)."""
     from okrbridge.cli.footprint import print_footprint as print_marks
 
     print_marks(stdout(), report)
-    if out is not None:
-        from rich.console import Console
-
+    if out is not None and listing is not None:
         try:
-            with out.open("w", encoding="utf-8") as handle:
-                console = Console(file=handle, width=120, no_color=True, highlight=False)
-                print_marks(console, report, task_limit=None, comment_limit=None)
+            listing.write(out, report)
         except OSError as exc:
             fail(f"cannot write {out}: {exc.strerror or exc}")
         stderr().print(f"every planned write listed in {out}", markup=False)

@@ -41,6 +41,7 @@ __all__ = [
     "PLAN_SAMPLE",
     "ConnectorReport",
     "PlanCounts",
+    "PlanSink",
     "SyncObserver",
     "SyncReport",
     "build_connector",
@@ -54,6 +55,8 @@ T = TypeVar("T")
 
 PLAN_SAMPLE = 100
 """Plans a sync report keeps per instance by default (every plan is counted)."""
+PlanSink = Callable[[str, Sequence["TaskPlan"]], None]
+"""Given an instance's name and a page of its plans, as they are made."""
 
 
 class SyncObserver(Protocol):
@@ -169,6 +172,7 @@ def run_sync(
     locked: bool = False,
     lease_wait: float = 5.0,
     keep_plans: int | None = PLAN_SAMPLE,
+    plan_sink: PlanSink | None = None,
     drain_bound: DrainBound | None = None,
 ) -> SyncReport:
     """One sync of every enabled connector instance (or those named in `only`).
@@ -178,9 +182,10 @@ def run_sync(
     is synced under its store lease (`okrbridge.sync.lease`): an instance another run holds
     for longer than `lease_wait` seconds fails, writing nothing. `locked`: the caller already
     holds the leases (the daemon's jobs). Plans are written to the queue a page at a time;
-    each report keeps the first `keep_plans` of them (None: all, for `--json` and `--out`)
-    and counts every one. `drain_bound`: each instance's push pauses there, leaving the rest
-    of its queue for a later drain (the daemon drains in slices).
+    each report keeps the first `keep_plans` of them (None: all, for `--json`)
+    and counts every one; `plan_sink` is given each instance's plans a page at a time (to
+    list them all without holding them). `drain_bound`: each instance's push pauses there,
+    leaving the rest of its queue for a later drain (the daemon drains in slices).
     """
     now = now or datetime.now(UTC)
     env = os.environ if env is None else env
@@ -230,7 +235,12 @@ def run_sync(
                 reports[name],
                 computed,
                 _PushOptions(
-                    dry_run, now, frozenset(triggered.get(name, ())), keep_plans, drain_bound
+                    dry_run,
+                    now,
+                    frozenset(triggered.get(name, ())),
+                    keep_plans,
+                    drain_bound,
+                    plan_sink,
                 ),
                 observer,
             )
@@ -257,6 +267,7 @@ class _PushOptions:
     first: frozenset[str]
     keep_plans: int | None
     bound: DrainBound | None = None
+    plan_sink: PlanSink | None = None
 
 
 def _lease(leases: ExitStack, store: Store, instance: str, wait: float) -> bool:
@@ -336,6 +347,8 @@ def _push(
                 first=options.first,
             )
             report.tally(plans, pushed, options.keep_plans)
+            if options.plan_sink is not None:
+                options.plan_sink(instance, plans)
             if queue is not None:
                 queue.add(plans)
         if queue is not None:

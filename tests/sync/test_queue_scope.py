@@ -3,11 +3,13 @@ and plans are made a page at a time with the same result as all at once."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
+from okrbridge.cli.footprint import FootprintFile
 from okrbridge.domain import StatusCategory
 from okrbridge.sandbox import SeedTask
 from okrbridge.store.models import AuditEntry, PushQueueRow
@@ -105,3 +107,21 @@ def test_report_keeps_a_sample_and_counts_everything(bench: Bench) -> None:
     assert connector.counts.tasks == 15
     assert connector.counts.comments == 15
     assert connector.writes_planned == connector.counts.writes == 30  # a label and a comment each
+
+
+def test_a_listing_gets_every_plan_while_the_report_keeps_a_sample(
+    bench: Bench, tmp_path: Path
+) -> None:
+    seed(bench, 20)  # 15 mapped open tasks
+    out = tmp_path / "planned.txt"
+    with FootprintFile() as listing:
+        report = bench.sync(dry_run=True, keep_plans=2, plan_sink=listing.add)
+        listing.write(out, report)
+    assert len(report.connectors[0].planned) == 2
+    text = out.read_text(encoding="utf-8")
+    assert "mem (memory): 15 task(s) would get the bridge's marks" in text
+    assert text.count("+ okr:") == 15
+    titled = {f"task {n}" for n in range(20) if n % 4}
+    assert {title for title in titled if f"{title}\n" in text or f"{title} " in text} == titled
+    assert "as the tool shows it" in text  # the comment, in full
+    assert "OKR status" in text
