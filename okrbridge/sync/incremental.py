@@ -22,13 +22,17 @@ from okrbridge.domain import KeyResultSource, KRStatus
 from okrbridge.engine import Evaluation, RuleHits, RuleRef, TaskMatcher
 from okrbridge.engine.progress import TaskTally
 from okrbridge.engine.tallies import Contribution, add_contribution
+from okrbridge.store.repos._sql import STATISTICS_FROM, refresh_statistics
 from okrbridge.store.repos.mapping import (
+    KR_LINKS,
+    LINKS,
     Links,
     apply_link_changes,
     load_links,
     tasks_of_initiatives,
 )
 from okrbridge.store.repos.tallies import (
+    CONTRIBUTIONS,
     TALLY_STATE,
     TallyKey,
     TallyState,
@@ -115,9 +119,13 @@ def refresh_tallies(
         upto = latest_change(session)
         tallies: dict[TallyKey, TaskTally] = {}
         hits = RuleHits(config.initiatives)
+        counted = 0
         for page in iter_stored_tasks(session):
             _apply(session, matcher, page, tallies, recount=True)
             hits.add(page)
+            counted += len(page)
+        if counted >= STATISTICS_FROM:  # the links and contributions may have just been loaded
+            refresh_statistics(session, [LINKS, KR_LINKS, CONTRIBUTIONS])
         replace_tallies(session, tallies)
         save_state(session, TALLY_STATE, TallyState(fingerprint, upto), now)
         return TallyUpdate(

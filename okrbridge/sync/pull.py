@@ -16,8 +16,15 @@ from typing import Any
 
 from okrbridge.connector.base import Connector
 from okrbridge.store.db import Store
+from okrbridge.store.repos._sql import STATISTICS_FROM, refresh_statistics
 from okrbridge.store.repos.cursors import get_cursor_state, set_cursor
-from okrbridge.store.repos.tasks import mark_deleted, mark_unseen_deleted, upsert_tasks
+from okrbridge.store.repos.tasks import (
+    CHANGES,
+    TASKS,
+    mark_deleted,
+    mark_unseen_deleted,
+    upsert_tasks,
+)
 from okrbridge.sync.reconcile import reconcile_marks
 
 __all__ = ["PullResult", "needs_full_pass", "pull_into_store"]
@@ -60,6 +67,7 @@ def pull_into_store(
     cursor = None if full or state is None else state.cursor
     result = PullResult(full=full)
     last_cursor = cursor
+    grown, analyze_at = 0, STATISTICS_FROM  # new rows; the planner statistics follow at doublings
     for page in connector.pull(cursor, full=full):
         with store.session() as session:
             upserted = upsert_tasks(session, list(page.tasks), run_id)
@@ -68,6 +76,10 @@ def pull_into_store(
             if page.cursor is not None and page.cursor != last_cursor:
                 set_cursor(session, instance, page.cursor)
                 last_cursor = page.cursor
+            grown += upserted.changed
+            if grown >= analyze_at:
+                refresh_statistics(session, [TASKS, CHANGES])
+                analyze_at = 2 * grown
         result.pages += 1
         result.pulled += len(page.tasks)
         result.changed += upserted.changed

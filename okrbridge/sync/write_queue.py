@@ -21,8 +21,9 @@ from sqlalchemy.orm import Session
 from okrbridge.connector.base import CommentAction, CommentChange, PushChange, PushResult
 from okrbridge.domain import Task
 from okrbridge.store.models import PushQueueRow, PushStateRow, TaskRow
-from okrbridge.store.repos._sql import chunked, now_or
+from okrbridge.store.repos._sql import STATISTICS_FROM, chunked, now_or, refresh_statistics
 from okrbridge.store.repos.writes import (
+    QUEUE,
     AuditRecord,
     ClaimedItem,
     QueueItem,
@@ -191,6 +192,8 @@ class QueueReplacement:
         stale = [row_id for row_id, _ in self._parked.values() if row_id not in self._still_parked]
         for chunk in chunked(stale):
             self.session.execute(delete(PushQueueRow).where(PushQueueRow.id.in_(chunk)))
+        if self.writes >= STATISTICS_FROM:  # a rollout was just queued: claims must plan well
+            refresh_statistics(self.session, [QUEUE])
         return self.writes
 
 

@@ -7,14 +7,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from okrbridge.cli.footprint import FootprintFile
 from okrbridge.domain import StatusCategory
 from okrbridge.sandbox import SeedTask
 from okrbridge.store.models import AuditEntry, PushQueueRow
 from okrbridge.sync import compute as compute_module
+from okrbridge.sync import pull as pull_module
 from okrbridge.sync import runner
+from okrbridge.sync import write_queue as write_queue_module
 from okrbridge.sync.drain import DrainResult
 from okrbridge.sync.runner import change_actions_of
 from tests.sync.conftest import Bench
@@ -125,3 +127,28 @@ def test_a_listing_gets_every_plan_while_the_report_keeps_a_sample(
     assert {title for title in titled if f"{title}\n" in text or f"{title} " in text} == titled
     assert "as the tool shows it" in text  # the comment, in full
     assert "OKR status" in text
+
+
+def test_a_bulk_load_refreshes_postgresqls_planner_statistics(
+    bench: Bench, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if bench.store.dialect != "postgresql":
+        pytest.skip("PostgreSQL only: SQLite plans these lookups well without statistics")
+    seed(bench, 24)
+    monkeypatch.setattr(pull_module, "STATISTICS_FROM", 5)
+    monkeypatch.setattr(write_queue_module, "STATISTICS_FROM", 5)
+    assert bench.sync().ok
+
+    with bench.store.session() as session:
+        analyzed = dict(
+            session.execute(
+                text(
+                    "SELECT relname, last_analyze IS NOT NULL FROM pg_stat_user_tables "
+                    "WHERE schemaname = current_schema()"
+                )
+            ).all()
+        )
+    assert analyzed["tasks"]
+    assert analyzed["task_changes"]
+    assert analyzed["push_queue"]
+    assert not analyzed["audit_log"]  # only what the sync's lookups read

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import JSON, CursorResult, Dialect, Result, Table, insert
+from sqlalchemy import JSON, CursorResult, Dialect, Result, Table, insert, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeEngine
@@ -17,10 +17,12 @@ from okrbridge.store.models import utcnow
 
 __all__ = [
     "ID_CHUNK",
+    "STATISTICS_FROM",
     "chunked",
     "dialect_name",
     "insert_rows",
     "now_or",
+    "refresh_statistics",
     "rowcount",
     "upsert_insert",
 ]
@@ -96,3 +98,18 @@ def _copy_processor(column_type: TypeEngine[Any], dialect: Dialect) -> Callable[
     if isinstance(column_type, JSON):
         return json.dumps
     return column_type.bind_processor(dialect)
+
+
+STATISTICS_FROM = 10_000
+"""Rows a table gains before the sync refreshes PostgreSQL's planner statistics of it."""
+
+
+def refresh_statistics(session: Session, tables: Sequence[Table]) -> None:
+    """Let PostgreSQL's planner see what a bulk load changed (`ANALYZE`; it samples, takes a
+    lock that blocks no read or write, and runs in this transaction).
+
+    Autovacuum does this in time, when it runs: with stale figures, one lookup of 1,000 tasks
+    by id took 0.4 s instead of 17 ms at a million tasks. SQLite plans fine without.
+    """
+    if dialect_name(session) == "postgresql" and tables:
+        session.execute(text("ANALYZE " + ", ".join(f'"{table.name}"' for table in tables)))

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from okrbridge.domain import TaskRef
 from okrbridge.store.models import TaskInitiativeRow, TaskKeyResultRow, TaskRow
-from okrbridge.store.repos._sql import chunked
+from okrbridge.store.repos._sql import chunked, insert_rows
 from okrbridge.store.repos.tasks import get_task_ids
 
 __all__ = [
@@ -195,7 +195,7 @@ def apply_link_changes(
             )
         new_rows = [{"task_id": t, name: target} for tb, _, t, target in added if tb is table]
         if new_rows:
-            session.execute(insert(table), new_rows)
+            insert_rows(session, table, new_rows)
     return MappingChange(added=len(added), removed=len(removed))
 
 

@@ -27,7 +27,7 @@ from okrbridge.store.models import (
     TaskContributionRow,
     TaskRow,
 )
-from okrbridge.store.repos._sql import chunked, dialect_name
+from okrbridge.store.repos._sql import chunked, dialect_name, insert_rows
 
 __all__ = [
     "TALLY_STATE",
@@ -211,7 +211,7 @@ def save_contributions(
         if c is not None
     ]
     if rows:
-        session.execute(insert(CONTRIBUTIONS), rows)
+        insert_rows(session, CONTRIBUTIONS, rows)
 
 
 _COUNTS = ("todo", "in_progress", "done")

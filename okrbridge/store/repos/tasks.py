@@ -11,12 +11,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, Table, Text, cast, insert, literal, select, update
+from sqlalchemy import ColumnElement, Select, Table, Text, cast, literal, select, update
 from sqlalchemy.orm import Session
 
 from okrbridge.domain import StatusCategory, Task, TaskRef
 from okrbridge.store.models import SyncRunRow, TaskChangeRow, TaskRow
-from okrbridge.store.repos._sql import chunked, now_or, upsert_insert
+from okrbridge.store.repos._sql import chunked, insert_rows, now_or, upsert_insert
 from okrbridge.store.text import clean, clean_text, may_need_cleaning
 
 __all__ = [
@@ -220,8 +220,7 @@ def note_changed(session: Session, refs: Sequence[tuple[str, str]]) -> None:
     Every write to a task's content goes through here (upserts and deletion marks), so the
     compute needs no scan of the store to learn what changed.
     """
-    if refs:
-        session.execute(insert(CHANGES), [{"connector": c, "external_id": e} for c, e in refs])
+    insert_rows(session, CHANGES, [{"connector": c, "external_id": e} for c, e in refs])
 
 
 def _touch(
