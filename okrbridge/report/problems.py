@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, Table, and_, case, func, or_, select
+from sqlalchemy import ColumnElement, Table, and_, case, func, or_, select, union
 from sqlalchemy.orm import Session
 
 from okrbridge.domain import KeyResultResult, StatusCategory, Task
@@ -72,9 +72,13 @@ def stored_problems(
     overdue first (the longest overdue first), then the longest idle.
     """
     initiative_ids = [i for i in kr.initiative_ids if i in evaluation.initiatives]
-    covered = TASKS.c.id.in_(
-        select(KR_LINKS.c.task_id).where(KR_LINKS.c.key_result_id == kr.id)
-    ) | TASKS.c.id.in_(select(LINKS.c.task_id).where(LINKS.c.initiative_id.in_(initiative_ids)))
+    # One set of ids (a UNION, not an OR of two IN lists, which PostgreSQL answers by
+    # scanning every task), then each task looked up by its key.
+    ids_covered = union(
+        select(KR_LINKS.c.task_id).where(KR_LINKS.c.key_result_id == kr.id),
+        select(LINKS.c.task_id).where(LINKS.c.initiative_id.in_(initiative_ids)),
+    )
+    covered = TASKS.c.id.in_(ids_covered)
     overdue = and_(TASKS.c.due.is_not(None), TASKS.c.due < now.date())
     stalled_before = as_utc(now) - timedelta(days=stalled_days)
     stalled = and_(TASKS.c.updated_at.is_not(None), TASKS.c.updated_at <= stalled_before)
