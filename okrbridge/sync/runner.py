@@ -11,7 +11,7 @@ import logging
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import ExitStack
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any, Protocol, TypeVar
@@ -26,8 +26,7 @@ from okrbridge.domain import TaskRef
 from okrbridge.engine import Evaluation, RuleRef
 from okrbridge.marks import StatusLabels
 from okrbridge.store.db import Store
-from okrbridge.store.models import PushStateRow, TaskInitiativeRow, TaskRow
-from okrbridge.store.repos._sql import chunked
+from okrbridge.store.models import TaskInitiativeRow, TaskRow
 from okrbridge.store.repos.runs import finish_run, start_run
 from okrbridge.sync.compute import Computed, acknowledge, compute, plan_pages
 from okrbridge.sync.connector_plan import TaskPlan, plan_connector
@@ -35,7 +34,7 @@ from okrbridge.sync.drain import DrainBound, DrainResult, drain
 from okrbridge.sync.lease import InstanceBusy, instance_lease
 from okrbridge.sync.pull import PullResult, needs_full_pass, pull_into_store
 from okrbridge.sync.task_changes import Pushed
-from okrbridge.sync.write_queue import QueueReplacement, change_actions
+from okrbridge.sync.write_queue import QueueReplacement, change_actions, pushed_of
 
 __all__ = [
     "PLAN_SAMPLE",
@@ -334,7 +333,7 @@ def _push(
             else QueueReplacement(session, instance, report.run_id, computed.scopes.get(instance))
         )
         for page in plan_pages(session, config, computed, instance):
-            pushed = _pushed_of(session, [task_id for task_id, _ in page.tasks])
+            pushed = pushed_of(session, [task_id for task_id, _ in page.tasks])
             plans = plan_connector(
                 config,
                 config.connectors[instance],
@@ -389,22 +388,6 @@ def report_drain(report: ConnectorReport, result: DrainResult) -> None:
     elif result.errors:
         shown = "; ".join(result.errors[:3]) + ("; ..." if len(result.errors) > 3 else "")
         report.error = f"{len(result.errors)} write(s) failed: {shown}"
-
-
-_PUSHED_FIELDS = tuple(f.name for f in fields(Pushed))
-_PUSHED_COLUMNS = [getattr(PushStateRow, name) for name in _PUSHED_FIELDS]
-"""The push-state columns named like the fields of `Pushed`."""
-
-
-def _pushed_of(session: Session, task_ids: list[int]) -> dict[int, Pushed]:
-    """What the bridge last wrote to the given tasks."""
-    found: dict[int, Pushed] = {}
-    for chunk in chunked(sorted(task_ids)):
-        query = select(PushStateRow.task_id, *_PUSHED_COLUMNS).where(
-            PushStateRow.task_id.in_(chunk)
-        )
-        found.update((row[0], Pushed(*row[1:])) for row in session.execute(query))
-    return found
 
 
 def _mapped_count(session: Session, instance: str) -> int:

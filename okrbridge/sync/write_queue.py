@@ -11,7 +11,8 @@ share a row.
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator, Sequence
+from dataclasses import fields
 from datetime import datetime
 from typing import Any
 
@@ -33,7 +34,6 @@ from okrbridge.store.repos.writes import (
     enqueue,
     fail,
     pending_count,
-    push_states,
     save_push_state,
 )
 from okrbridge.sync.connector_plan import TaskPlan
@@ -46,6 +46,7 @@ __all__ = [
     "claim",
     "load_pushed",
     "pending_count",
+    "pushed_of",
     "record_failure",
     "record_success",
     "to_change",
@@ -54,19 +55,23 @@ __all__ = [
 OPEN = ("pending", "in_flight")
 
 
+_PUSHED = select(PushStateRow.task_id, *(getattr(PushStateRow, f.name) for f in fields(Pushed)))
+"""Each task's id and the push-state columns named like the fields of `Pushed`."""
+
+
 def load_pushed(session: Session, instance: str) -> dict[int, Pushed]:
-    return {task_id: _pushed(row) for task_id, row in push_states(session, instance).items()}
+    """What the bridge last wrote to every task of `instance`."""
+    query = _PUSHED.where(PushStateRow.connector == instance)
+    return {row[0]: Pushed(*row[1:]) for row in session.execute(query)}
 
 
-def _pushed(row: PushStateRow) -> Pushed:
-    return Pushed(
-        row.label,
-        row.comment_id,
-        row.comment_hash,
-        row.field_value,
-        comment_absent=row.comment_absent,
-        figures_at=row.figures_at,
-    )
+def pushed_of(session: Session, task_ids: Sequence[int]) -> dict[int, Pushed]:
+    """What the bridge last wrote to the given tasks (those it never wrote to are absent)."""
+    found: dict[int, Pushed] = {}
+    for chunk in chunked(sorted(task_ids)):
+        query = _PUSHED.where(PushStateRow.task_id.in_(chunk))
+        found.update((row[0], Pushed(*row[1:])) for row in session.execute(query))
+    return found
 
 
 def change_actions(change: dict[str, Any]) -> list[tuple[str, str]]:
@@ -285,11 +290,6 @@ def record_success(
             for action, detail in change_actions(item.change)
         ],
     )
-
-
-def push_states_of(session: Session, task_id: int) -> Pushed | None:
-    row = session.get(PushStateRow, task_id)
-    return None if row is None else _pushed(row)
 
 
 def record_failure(
