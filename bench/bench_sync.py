@@ -19,24 +19,16 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, ClassVar
 
-from okrbridge.config.schema import Config, ConnectorSettings
+from okrbridge.config.schema import ConnectorSettings
 from okrbridge.connector.base import Capability, Connector, Page, PushChange, PushResult
-from okrbridge.domain import (
-    Initiative,
-    KeyResult,
-    KeyResultLink,
-    MatchRule,
-    Objective,
-    StatusCategory,
-    Task,
-)
+from okrbridge.domain import Task
 
-PAGE = 1000
-CATEGORIES = list(StatusCategory)
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_scale import CATEGORIES, PAGE, okr_config  # the OKRs both benches use
 
 
 class SyntheticConnector(Connector[ConnectorSettings]):
@@ -72,37 +64,6 @@ class SyntheticConnector(Connector[ConnectorSettings]):
 
     def apply(self, change: PushChange) -> PushResult:
         return PushResult(requests=0)
-
-
-def okr_config(instance: str) -> Config:
-    objectives = []
-    for o in range(30):
-        krs = [
-            KeyResult(
-                id=f"kr-{o}-{k}", title=f"KR {o}.{k}", start=0, target=100, source="initiatives"
-            )
-            for k in range(10)
-        ]
-        objectives.append(
-            Objective(
-                id=f"obj-{o}",
-                title=f"Objective {o}",
-                start=date(2026, 10, 1),
-                end=date(2026, 12, 31),
-                key_results=krs,
-            )
-        )
-    initiatives = [
-        Initiative(
-            id=f"init-{i}",
-            title=f"Initiative {i}",
-            key_results=[KeyResultLink(id=f"kr-{(i % 300) // 10}-{i % 10}")],
-            match=[MatchRule(connector=instance, labels_any=[f"init-{i}"])],
-        )
-        for i in range(1000)
-    ]
-    settings = ConnectorSettings(type="synthetic", base_url="http://127.0.0.1:1")
-    return Config(connectors={instance: settings}, objectives=objectives, initiatives=initiatives)
 
 
 def run_one(n: int, url: str) -> dict[str, Any]:
