@@ -7,8 +7,10 @@ stored tallies, and only the tasks whose plan inputs may have changed are planne
 changed no task is loaded at all.
 `full=True` recounts everything from the stored tasks (streamed in pages).
 
-A read-only compute (`record=False`: `status`, `report`) evaluates every stored task in memory
-and writes nothing.
+`evaluate_current` gives the same results from the stored tallies when they are current,
+writing nothing and loading no task (`status`, `report`). A read-only compute
+(`record=False`: `explain`, `config check`, and `status`/`report` when the tallies are behind)
+evaluates every stored task in memory and writes nothing.
 """
 
 from __future__ import annotations
@@ -174,8 +176,7 @@ def compute(
     each of `instances` (default: every enabled one) named in `scopes` (read them with
     `plan_pages`); call `acknowledge` once an instance's plans are written. `dry_run` keeps
     the mapping and tallies (they follow the stored tasks) but records no evaluation and
-    moves no planning cursor. Without `record` nothing is written and every task is loaded
-    (`status`, `report`).
+    moves no planning cursor. Without `record` nothing is written and every task is loaded.
     """
     if not record:
         return _compute_in_memory(store, config, now=now)
